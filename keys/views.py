@@ -1,0 +1,164 @@
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from keys.models import ApiKey
+from keys.selectors import invoke_urls_for
+from keys.services import (
+    SecretUnavailable,
+    key_can_reveal,
+    key_create as create_key,
+    key_rename as rename_key,
+    key_retry_sync,
+    key_reveal_secret,
+    key_revoke as revoke_key,
+    key_set_enabled,
+)
+from plans.services import active_subscription
+from portal.accounts.access import client_ip, customer_required
+from portal.customers.models import Customer
+
+
+def _own_key(customer: Customer, public_id: uuid.UUID) -> ApiKey:
+    """Another organisation's key is simply not found."""
+    return get_object_or_404(ApiKey.objects.select_related("customer"), public_id=public_id, customer=customer)
+
+
+@customer_required
+def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
+    keys = ApiKey.objects.filter(customer=customer).order_by("revoked_at", "-created_at")
+    show_revoked = request.GET.get("revoked") == "1"
+    if not show_revoked:
+        keys = keys.filter(revoked_at__isnull=True)
+    return render(
+        request,
+        "customer/keys.html",
+        {
+            "customer": customer,
+            "keys": keys,
+            "show_revoked": show_revoked,
+            "subscription": active_subscription(customer),
+        },
+    )
+
+
+@customer_required
+def key_create(request: HttpRequest, customer: Customer) -> HttpResponse:
+    error = ""
+    name = ""
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        try:
+            key = create_key(actor=request.user, customer=customer, name=name, ip=client_ip(request))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return redirect("app:key", public_id=key.public_id)
+    return render(request, "customer/key_create.html", {"customer": customer, "error": error, "name": name})
+
+
+@never_cache
+@customer_required
+def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    return render(
+        request,
+        "customer/key_detail.html",
+        {
+            "customer": customer,
+            "key": key,
+            "can_reveal": key_can_reveal(key, request.user),
+            "subscription": active_subscription(customer),
+        },
+    )
+
+
+@never_cache
+@customer_required
+def key_status(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    """The htmx-polled status block; once the key reaches AWS it offers the one-time secret."""
+    key = _own_key(customer, public_id)
+    return render(
+        request,
+        "customer/_key_status.html",
+        {"key": key, "can_reveal": key_can_reveal(key, request.user)},
+    )
+
+
+@never_cache
+@customer_required
+@require_POST
+def key_secret(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    try:
+        secret = key_reveal_secret(actor=request.user, key=key, ip=client_ip(request))
+    except SecretUnavailable as exc:
+        return render(request, "customer/_secret_gone.html", {"key": key, "reason": str(exc)})
+    response = render(
+        request,
+        "customer/_secret_once.html",
+        {"key": key, "secret": secret, "invoke_urls": invoke_urls_for(customer)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@customer_required
+@require_POST
+def key_rename(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    try:
+        rename_key(actor=request.user, key=key, name=request.POST.get("name", ""), ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Key renamed.")
+    return redirect("app:key", public_id=key.public_id)
+
+
+@customer_required
+@require_POST
+def key_enabled(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        key_set_enabled(actor=request.user, key=key, enabled=enabled, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            "Key enabled." if enabled else "Key disabled: API Gateway will refuse it until you enable it.",
+        )
+    return redirect("app:key", public_id=key.public_id)
+
+
+@customer_required
+@require_POST
+def key_revoke(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    try:
+        revoke_key(actor=request.user, key=key, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("app:key", public_id=key.public_id)
+    messages.success(request, f"Key “{key.name}” revoked; it is being deleted from API Gateway.")
+    return redirect("app:keys")
+
+
+@customer_required
+@require_POST
+def key_retry(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    key = _own_key(customer, public_id)
+    key_retry_sync(actor=request.user, key=key, ip=client_ip(request))
+    if request.htmx:
+        key.refresh_from_db()
+        return render(
+            request, "customer/_key_status.html", {"key": key, "can_reveal": key_can_reveal(key, request.user)}
+        )
+    return redirect("app:key", public_id=key.public_id)

@@ -1,0 +1,229 @@
+"""Rules where moto is kinder than AWS, re-imposed so the dashboard meets them locally.
+
+* Paging. AWS pages GetApiKeys, GetUsagePlans, GetUsagePlanKeys and GetRestApis:
+  ``limit`` defaults to 25 and may not exceed 500, and an opaque ``position`` token
+  continues a listing. Moto returns everything at once and never a ``position``, which
+  would let code that forgets to follow ``position`` pass every test and then silently
+  lose the 26th customer in production.
+* Same-stage conflict. AWS refuses to let one API key belong to two usage plans that
+  cover the same API stage (the gateway could not tell which plan's throttle/quota to
+  apply); moto accepts it.
+* Moto leaves stale rows behind: CreateUsagePlanKey on a missing plan succeeds, and a
+  deleted API key or usage plan keeps appearing in GetUsagePlanKeys. AWS answers 404
+  and drops the association respectively. GetApiKeys ignores ``customerId`` in moto.
+* UpdateUsagePlan: moto crashes on a fractional ``/throttle/rateLimit`` and stores
+  quota numbers as the strings the patch carried; AWS stores typed numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+PAGED_OPERATIONS = frozenset({"GetApiKeys", "GetUsagePlans", "GetUsagePlanKeys", "GetRestApis"})
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 500
+_POSITION_PREFIX = "localaws-after:"
+
+
+class ApiError(Exception):
+    """An error AWS would return; rendered by ``wire.error_response``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def apigateway_backend(region: str) -> Any:
+    """Moto's in-process API Gateway backend for the default account and ``region``.
+
+    Moto maps every access key it has not issued itself to the default account, so
+    the dashboard's (fake) credentials always land there.
+    """
+    return apigateway_backends[DEFAULT_ACCOUNT_ID][region]
+
+
+def parse_limit(raw: str | None) -> int:
+    """``limit`` as AWS validates it (1..500, default 25)."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(400, "BadRequestException", f"Invalid value for limit: {raw!r}") from None
+    if limit > MAX_LIMIT:
+        raise ApiError(
+            400,
+            "BadRequestException",
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to "
+            f"satisfy constraint: Member must have value less than or equal to {MAX_LIMIT}",
+        )
+    if limit < 1:
+        raise ApiError(
+            400,
+            "BadRequestException",
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to "
+            "satisfy constraint: Member must have value greater than or equal to 1",
+        )
+    return limit
+
+
+def encode_position(last_id: str) -> str:
+    """Opaque continuation token: the id of the last item already returned.
+
+    Keyset paging (rather than an offset) keeps a listing consistent when items are
+    created or deleted between page requests, as AWS listings are.
+    """
+    return base64.urlsafe_b64encode((_POSITION_PREFIX + last_id).encode()).decode()
+
+
+def decode_position(token: str) -> str:
+    """The last-returned id inside ``token``; AWS rejects tokens it did not issue."""
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith(_POSITION_PREFIX):
+        raise ApiError(400, "BadRequestException", "Invalid position parameter")
+    return text[len(_POSITION_PREFIX) :]
+
+
+def page(items: list[dict[str, Any]], limit: int, position: str | None) -> dict[str, Any]:
+    """One page of ``items`` (ordered by id) in AWS's ``{"item": [...], "position"}`` shape."""
+    ordered = sorted(items, key=lambda item: str(item.get("id", "")))
+    if position is not None:
+        after = decode_position(position)
+        ordered = [item for item in ordered if str(item.get("id", "")) > after]
+    body: dict[str, Any] = {"item": ordered[:limit]}
+    if len(ordered) > limit:
+        body["position"] = encode_position(str(ordered[limit - 1]["id"]))
+    return body
+
+
+def drop_stale_usage_plan_keys(
+    region: str, plan_id: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Hide associations moto keeps after their API key or usage plan was deleted."""
+    backend = apigateway_backend(region)
+    if plan_id not in backend.usage_plans:
+        raise ApiError(404, "NotFoundException", "Invalid Usage Plan ID specified")
+    return [item for item in items if item.get("id") in backend.keys]
+
+
+def _stages(plan: Any) -> set[tuple[str, str]]:
+    return {(stage["apiId"], stage["stage"]) for stage in plan.api_stages}
+
+
+def _plans_holding_key(backend: Any, key_id: str, exclude_plan: str) -> list[Any]:
+    """Live usage plans (other than ``exclude_plan``) the API key belongs to."""
+    return [
+        backend.usage_plans[plan_id]
+        for plan_id, plan_keys in list(backend.usage_plan_keys.items())
+        if plan_id != exclude_plan and plan_id in backend.usage_plans and key_id in plan_keys
+    ]
+
+
+def check_create_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
+    """Refuse CreateUsagePlanKey the way AWS does.
+
+    AWS answers BadRequestException (HTTP 400) with "Usage Plan <plan> cannot be added
+    because API Key <key> cannot reference multiple Usage Plans with the same API
+    Stage: <api>:<stage>" - the form in which deploy-tool users (Serverless,
+    CloudFormation, Terraform) quote it. The API reference lists both
+    BadRequestException and ConflictException for CreateUsagePlanKey without saying
+    which rule raises which; the quoted reports carry BadRequestException, so that is
+    what botocore must parse here.
+    """
+    backend = apigateway_backend(region)
+    if plan_id not in backend.usage_plans:
+        raise ApiError(404, "NotFoundException", "Invalid Usage Plan ID specified")
+    if key_id not in backend.keys:
+        raise ApiError(404, "NotFoundException", "Invalid API Key identifier specified")
+    wanted = _stages(backend.usage_plans[plan_id])
+    for other in _plans_holding_key(backend, key_id, exclude_plan=plan_id):
+        shared = sorted(wanted & _stages(other))
+        if shared:
+            api_id, stage = shared[0]
+            raise ApiError(
+                400,
+                "BadRequestException",
+                f"Usage Plan {plan_id} cannot be added because API Key {key_id} "
+                "cannot reference multiple Usage Plans with the same API Stage: "
+                f"{api_id}:{stage}",
+            )
+
+
+def check_update_usage_plan(
+    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
+) -> None:
+    """Refuse UpdateUsagePlan adding a stage that one of the plan's keys already
+    reaches through another usage plan (the same rule, seen from the plan side)."""
+    backend = apigateway_backend(region)
+    if plan_id not in backend.usage_plans:
+        return  # moto answers the 404 itself
+    added = set()
+    for op in patch_operations:
+        if op.get("op") == "add" and op.get("path") == "/apiStages":
+            api_id, _, stage = str(op.get("value", "")).partition(":")
+            added.add((api_id, stage))
+    if not added:
+        return
+    for key_id in list(backend.usage_plan_keys.get(plan_id, {})):
+        if key_id not in backend.keys:
+            continue
+        for other in _plans_holding_key(backend, key_id, exclude_plan=plan_id):
+            shared = sorted(added & _stages(other))
+            if shared:
+                api_id, stage = shared[0]
+                raise ApiError(
+                    400,
+                    "BadRequestException",
+                    f"API Key {key_id} cannot reference multiple Usage Plans with "
+                    f"the same API Stage: {api_id}:{stage}",
+                )
+
+
+_RATE_LIMIT_PATH = "/throttle/rateLimit"
+
+
+def moto_safe_patch(patch_operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """UpdateUsagePlan patch operations moto can apply.
+
+    Moto parses ``/throttle/rateLimit`` with ``int()``, so a legal AWS rate such as
+    "2.5" crashes it with an HTML 500. Send it a placeholder; ``fix_usage_plan_numbers``
+    then stores the real value.
+    """
+    return [
+        op | {"value": "0"} if op.get("path") == _RATE_LIMIT_PATH and "value" in op else op
+        for op in patch_operations
+    ]
+
+
+def fix_usage_plan_numbers(
+    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Store patched numbers with AWS's types and return the plan's JSON.
+
+    Patch values arrive as strings; moto stores quota limit/offset verbatim (so
+    GetUsagePlan would answer ``"limit": "1000"``) and truncates the rate limit.
+    AWS models quota limit/offset and burstLimit as integers, rateLimit as a double.
+    """
+    plan = apigateway_backend(region).usage_plans[plan_id]
+    for op in patch_operations:
+        if op.get("op") not in ("add", "replace") or "value" not in op:
+            continue
+        path, value = op.get("path"), str(op["value"])
+        if path == _RATE_LIMIT_PATH:
+            plan.throttle["rateLimit"] = float(value)
+        elif path == "/throttle/burstLimit":
+            plan.throttle["burstLimit"] = int(value)
+        elif path in ("/quota/limit", "/quota/offset"):
+            plan.quota[path.rsplit("/", 1)[-1]] = int(value)
+    result: dict[str, Any] = plan.to_json()
+    return result

@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from portal.sync import SyncState
+
+# API Gateway's own limits: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+# A usage plan's throttle cannot exceed the account-level throttle (10,000 req/s, burst 5,000 by
+# default); quotas are 32-bit integers; the week offset counts days from Sunday, the month offset
+# days from the 1st.
+MAX_RATE = Decimal("10000")
+MAX_BURST = 5000
+MAX_QUOTA = 2_147_483_647
+MAX_OFFSET = {"DAY": 0, "WEEK": 6, "MONTH": 27}
+
+
+class ApiStage(models.Model):
+    """A deployed REST API stage, discovered from AWS; an admin chooses which tiers may cover."""
+
+    region = models.CharField(max_length=32)
+    rest_api_id = models.CharField(max_length=32)
+    stage_name = models.CharField(max_length=128)
+    api_name = models.CharField(max_length=255, help_text="CloudWatch's ApiName dimension.")
+    description = models.TextField(blank=True)
+    deployment_id = models.CharField(max_length=32, blank=True)
+    available = models.BooleanField(
+        default=False, help_text="Chosen by an admin: tiers may cover this stage."
+    )
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the last discovery no longer found it in AWS."
+    )
+
+    class Meta:
+        ordering = ["api_name", "stage_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "rest_api_id", "stage_name"], name="one_row_per_stage"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_name} / {self.stage_name}"
+
+
+class QuotaPeriod(models.TextChoices):
+    DAY = "DAY", "per day"
+    WEEK = "WEEK", "per week"
+    MONTH = "MONTH", "per month"
+
+
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def live(self) -> PlanQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+    def self_serve(self) -> PlanQuerySet:
+        return self.live().filter(self_serve=True)
+
+
+class Plan(SyncState):
+    """A tier: what API Gateway enforces as one usage plan."""
+
+    name = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    self_serve = models.BooleanField(
+        default=True, help_text="Customers can switch to it themselves, without approval."
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="New customers start on this tier (must be self-serve)."
+    )
+    throttle_rate = models.DecimalField(
+        "rate (requests per second)",
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(Decimal("0.01"), "The rate must be above 0 requests per second."),
+            MaxValueValidator(
+                MAX_RATE, "API Gateway allows at most 10,000 requests per second per account."
+            ),
+        ],
+    )
+    throttle_burst = models.PositiveIntegerField(
+        "burst (requests)",
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(1, "The burst must be at least 1 request."),
+            MaxValueValidator(MAX_BURST, "API Gateway allows a burst of at most 5,000 requests."),
+        ],
+    )
+    quota_limit = models.PositiveBigIntegerField(
+        "quota (requests)",
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(1, "The quota must allow at least 1 request."),
+            MaxValueValidator(MAX_QUOTA, "API Gateway allows a quota of at most 2,147,483,647."),
+        ],
+    )
+    quota_period = models.CharField(
+        max_length=5, choices=QuotaPeriod.choices, blank=True, default=""
+    )
+    quota_offset = models.PositiveSmallIntegerField(
+        "quota offset (days)",
+        default=0,
+        help_text="Day the period starts: for WEEK 0 = Sunday … 6; for MONTH 0 = the 1st … 27.",
+    )
+    monthly_price = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"), "The price cannot be negative.")],
+        help_text="Shown to customers; Tollgate does not bill. Empty means free.",
+    )
+    stages = models.ManyToManyField(ApiStage, related_name="plans", blank=True)
+    aws_id = models.CharField("usage plan id", max_length=32, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["monthly_price", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True, archived_at__isnull=True),
+                name="one_default_tier",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def has_throttle(self) -> bool:
+        return self.throttle_rate is not None
+
+    @property
+    def has_quota(self) -> bool:
+        return self.quota_limit is not None
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if (self.throttle_rate is None) != (self.throttle_burst is None):
+            missing = "throttle_burst" if self.throttle_burst is None else "throttle_rate"
+            errors.setdefault(missing, []).append(
+                "Set both the rate and the burst, or leave both empty for no throttle."
+            )
+        if (self.quota_limit is None) != (not self.quota_period):
+            missing = "quota_period" if not self.quota_period else "quota_limit"
+            errors.setdefault(missing, []).append(
+                "Set both the quota and its period, or leave both empty for no quota."
+            )
+        if self.quota_period:
+            top = MAX_OFFSET[self.quota_period]
+            if self.quota_offset > top:
+                errors.setdefault("quota_offset", []).append(
+                    "A daily quota starts at midnight UTC, so the offset must be 0."
+                    if top == 0
+                    else f"For a {self.quota_period.lower()}ly quota the offset must be 0 to {top}."
+                )
+        elif self.quota_offset:
+            errors.setdefault("quota_offset", []).append("An offset needs a quota period.")
+        if self.is_default and not self.self_serve:
+            errors.setdefault("is_default", []).append(
+                "The default tier must be self-serve: new customers join it on their own."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def limits_snapshot(self) -> dict[str, Any]:
+        """The fields that reach AWS, for audit events and comparisons."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "throttle_rate": str(self.throttle_rate) if self.throttle_rate is not None else None,
+            "throttle_burst": self.throttle_burst,
+            "quota_limit": self.quota_limit,
+            "quota_period": self.quota_period or None,
+            "quota_offset": self.quota_offset,
+            "self_serve": self.self_serve,
+            "is_default": self.is_default,
+            "monthly_price": str(self.monthly_price) if self.monthly_price is not None else None,
+            "stages": sorted(str(s.pk) for s in self.stages.all()) if self.pk else [],
+        }
+
+
+class SubscriptionStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+class Subscription(models.Model):
+    """A customer on a tier. One active subscription per customer: a key may sit in only one
+    usage plan per API stage."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=10, choices=SubscriptionStatus.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(status="active"),
+                name="one_active_subscription_per_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} on {self.plan} ({self.status})"

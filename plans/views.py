@@ -1,0 +1,197 @@
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from plans.forms import TierForm
+from plans.models import ApiStage, Plan, SubscriptionStatus
+from plans.services import (
+    active_subscription,
+    plan_archive,
+    plan_create,
+    plan_update,
+    stage_set_available,
+    subscription_switch,
+)
+from plans.tasks import discover_stages
+from portal.accounts.access import admin_required, client_ip, customer_required, staff_required
+from portal.customers.models import Customer
+from portal.forms import apply_service_errors
+
+DISCOVERY_REQUESTED = "tollgate:stages:discovery-requested"
+
+# --- stages (console) -------------------------------------------------------------------------
+
+
+@staff_required
+def stage_list(request: HttpRequest) -> HttpResponse:
+    stages = ApiStage.objects.annotate(
+        tier_count=Count("plans", filter=Q(plans__archived_at__isnull=True))
+    )
+    requested = cache.get(DISCOVERY_REQUESTED)
+    last_seen = ApiStage.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
+    discovering = bool(requested and (last_seen is None or last_seen < requested))
+    template = "admin_console/_stage_table.html" if request.htmx else "admin_console/stages.html"
+    return render(
+        request,
+        template,
+        {"stages": stages, "discovering": discovering, "last_seen": last_seen},
+    )
+
+
+@admin_required
+@require_POST
+def stage_refresh(request: HttpRequest) -> HttpResponse:
+    cache.set(DISCOVERY_REQUESTED, timezone.now(), 300)
+    discover_stages.delay()
+    messages.info(request, "Looking for REST API stages in AWS…")
+    return redirect("console:stages")
+
+
+@admin_required
+@require_POST
+def stage_availability(request: HttpRequest, stage_id: int) -> HttpResponse:
+    stage = get_object_or_404(ApiStage, pk=stage_id)
+    available = request.POST.get("available") == "1"
+    try:
+        stage_set_available(actor=request.user, stage=stage, available=available, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"{stage} is {'now offered to tiers' if available else 'no longer offered'}."
+        )
+    return redirect("console:stages")
+
+
+# --- tiers (console) --------------------------------------------------------------------------
+
+
+@staff_required
+def tier_list(request: HttpRequest) -> HttpResponse:
+    show_archived = request.GET.get("archived") == "1"
+    plans = (
+        Plan.objects.prefetch_related("stages")
+        .annotate(
+            customer_count=Count(
+                "subscriptions", filter=Q(subscriptions__status=SubscriptionStatus.ACTIVE)
+            )
+        )
+        .order_by("archived_at", "monthly_price", "name")
+    )
+    if not show_archived:
+        plans = plans.filter(archived_at__isnull=True)
+    return render(
+        request,
+        "admin_console/tiers.html",
+        {"plans": plans, "show_archived": show_archived, "no_stages": not ApiStage.objects.filter(available=True).exists()},
+    )
+
+
+@admin_required
+def tier_create(request: HttpRequest) -> HttpResponse:
+    form = TierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = plan_create(
+                actor=request.user,
+                data=form.tier_data(),
+                stages=form.cleaned_data["stages"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Tier “{plan.name}” created; sending it to API Gateway.")
+            return redirect("console:tiers")
+    return render(request, "admin_console/tier_form.html", {"form": form, "plan": None})
+
+
+@admin_required
+def tier_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_object_or_404(Plan, pk=plan_id)
+    if plan.is_archived:
+        messages.error(request, "This tier is archived; it can no longer be changed.")
+        return redirect("console:tiers")
+    form = TierForm(request.POST or None, instance=Plan.objects.get(pk=plan.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = plan_update(
+                actor=request.user,
+                plan=plan,
+                data=form.tier_data(),
+                stages=form.cleaned_data["stages"],
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Tier “{plan.name}” saved.")
+            return redirect("console:tiers")
+    return render(request, "admin_console/tier_form.html", {"form": form, "plan": plan})
+
+
+@admin_required
+@require_POST
+def tier_archive(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_object_or_404(Plan, pk=plan_id)
+    try:
+        plan_archive(actor=request.user, plan=plan, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, f"Could not archive “{plan.name}”: {' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"Tier “{plan.name}” archived; removing it from API Gateway.")
+    return redirect("console:tiers")
+
+
+@admin_required
+@require_POST
+def customer_set_tier(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    plan = Plan.objects.live().filter(pk=request.POST.get("plan")).first()
+    if plan is None:
+        messages.error(request, "Choose a tier that is still offered.")
+    else:
+        try:
+            subscription_switch(
+                actor=request.user, customer=customer, plan=plan, ip=client_ip(request), by_staff=True
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{customer.name} moved to {plan.name}.")
+    return redirect("console:customer", customer_id=customer.pk)
+
+
+# --- the customer's tier ------------------------------------------------------------------------
+
+
+@customer_required
+def my_tier(request: HttpRequest, customer: Customer) -> HttpResponse:
+    subscription = active_subscription(customer)
+    plans = Plan.objects.live().prefetch_related("stages")
+    return render(
+        request,
+        "customer/tier.html",
+        {"customer": customer, "subscription": subscription, "plans": plans},
+    )
+
+
+@customer_required
+@require_POST
+def my_tier_switch(request: HttpRequest, customer: Customer) -> HttpResponse:
+    plan = Plan.objects.live().filter(slug=request.POST.get("plan", "")).first()
+    if plan is None:
+        messages.error(request, "That tier is not offered.")
+        return redirect("app:tier")
+    try:
+        subscription_switch(actor=request.user, customer=customer, plan=plan, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("app:tier")
+    messages.success(request, f"You are now on the {plan.name} tier; your keys are moving to it.")
+    return redirect("app:keys")

@@ -1,0 +1,21 @@
+"""The customer's pages: their keys and their tier."""
+
+from django.urls import path
+
+from keys import views as key_views
+from plans import views as plan_views
+
+app_name = "app"
+urlpatterns = [
+    path("", key_views.key_list, name="keys"),
+    path("keys/new/", key_views.key_create, name="key-create"),
+    path("keys/<uuid:public_id>/", key_views.key_detail, name="key"),
+    path("keys/<uuid:public_id>/status/", key_views.key_status, name="key-status"),
+    path("keys/<uuid:public_id>/secret/", key_views.key_secret, name="key-secret"),
+    path("keys/<uuid:public_id>/rename/", key_views.key_rename, name="key-rename"),
+    path("keys/<uuid:public_id>/enabled/", key_views.key_enabled, name="key-enabled"),
+    path("keys/<uuid:public_id>/revoke/", key_views.key_revoke, name="key-revoke"),
+    path("keys/<uuid:public_id>/retry/", key_views.key_retry, name="key-retry"),
+    path("tier/", plan_views.my_tier, name="tier"),
+    path("tier/switch/", plan_views.my_tier_switch, name="tier-switch"),
+]

@@ -1,0 +1,1 @@
+"""The only package that imports boto3: API Gateway and CloudWatch in Tollgate's own terms."""

@@ -1,0 +1,374 @@
+"""API Gateway usage plans, API keys and stages, spoken in Tollgate's terms.
+
+Every object we create carries the tag `tollgate:id`, so a create that crashed before we saved the
+AWS id is found and adopted on the next attempt instead of being created twice. Updates send only
+the patch operations that differ from what AWS has now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from portal.aws.clients import apigateway
+from portal.aws.errors import AwsNotFound, aws_errors
+
+
+OWNER_TAG = "tollgate:id"
+PAGE_SIZE = 500  # the most API Gateway returns per page
+
+
+@dataclass(frozen=True)
+class StageRef:
+    rest_api_id: str
+    stage_name: str
+
+    @property
+    def patch_value(self) -> str:
+        return f"{self.rest_api_id}:{self.stage_name}"
+
+
+@dataclass(frozen=True)
+class DiscoveredStage:
+    rest_api_id: str
+    api_name: str
+    stage_name: str
+    description: str
+    deployment_id: str
+
+
+@dataclass(frozen=True)
+class Throttle:
+    rate: Decimal
+    burst: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    period: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class UsagePlanSpec:
+    owner_id: str
+    name: str
+    description: str
+    stages: frozenset[StageRef]
+    throttle: Throttle | None
+    quota: Quota | None
+
+
+@dataclass(frozen=True)
+class ApiKeySpec:
+    owner_id: str
+    name: str
+    description: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    aws_id: str
+    secret_sha256: str
+    display_prefix: str
+
+
+@dataclass
+class AwsApiKey:
+    aws_id: str
+    name: str
+    description: str
+    enabled: bool
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _paged(operation: str, **params: Any) -> list[dict[str, Any]]:
+    """Walk a GetXxx listing page by page (AWS returns at most 500 items per call)."""
+    with aws_errors():
+        paginator = apigateway().get_paginator(operation)  # type: ignore[call-overload]
+        items: list[dict[str, Any]] = []
+        for page in paginator.paginate(**params, PaginationConfig={"PageSize": PAGE_SIZE}):
+            items.extend(page.get("items", []))
+        return items
+
+
+# --- stages -----------------------------------------------------------------------------------
+
+
+def list_stages() -> list[DiscoveredStage]:
+    """Every stage of every REST API in the account and region (GetRestApis + GetStages)."""
+    found: list[DiscoveredStage] = []
+    for api in _paged("get_rest_apis"):
+        with aws_errors():
+            stages = apigateway().get_stages(restApiId=api["id"]).get("item", [])
+        for stage in stages:
+            found.append(
+                DiscoveredStage(
+                    rest_api_id=api["id"],
+                    api_name=api.get("name", ""),
+                    stage_name=stage["stageName"],
+                    description=stage.get("description", "") or api.get("description", "") or "",
+                    deployment_id=stage.get("deploymentId", "") or "",
+                )
+            )
+    return found
+
+
+# --- usage plans ------------------------------------------------------------------------------
+
+
+def _plan_request(spec: UsagePlanSpec) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "name": spec.name,
+        "description": spec.description,
+        "apiStages": [
+            {"apiId": s.rest_api_id, "stage": s.stage_name}
+            for s in sorted(spec.stages, key=lambda s: s.patch_value)
+        ],
+        "tags": {OWNER_TAG: spec.owner_id},
+    }
+    if spec.throttle:
+        request["throttle"] = {
+            "rateLimit": float(spec.throttle.rate),
+            "burstLimit": spec.throttle.burst,
+        }
+    if spec.quota:
+        request["quota"] = {
+            "limit": spec.quota.limit,
+            "period": spec.quota.period,
+            "offset": spec.quota.offset,
+        }
+    return request
+
+
+def find_usage_plan(owner_id: str) -> dict[str, Any] | None:
+    for plan in _paged("get_usage_plans"):
+        if (plan.get("tags") or {}).get(OWNER_TAG) == owner_id:
+            return plan
+    return None
+
+
+def get_usage_plan(aws_id: str) -> dict[str, Any]:
+    with aws_errors():
+        plan: dict[str, Any] = dict(apigateway().get_usage_plan(usagePlanId=aws_id))
+        return plan
+
+
+def create_usage_plan(spec: UsagePlanSpec) -> str:
+    with aws_errors():
+        created = apigateway().create_usage_plan(**_plan_request(spec))
+    return created["id"]
+
+
+def _number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[str, str]]:
+    """The patch operations that turn `current` (GetUsagePlan) into `spec`."""
+    ops: list[dict[str, str]] = []
+    if current.get("name") != spec.name:
+        ops.append({"op": "replace", "path": "/name", "value": spec.name})
+    if (current.get("description") or "") != spec.description:
+        ops.append({"op": "replace", "path": "/description", "value": spec.description})
+
+    have_stages = {
+        StageRef(s["apiId"], s["stage"]) for s in current.get("apiStages") or [] if "apiId" in s
+    }
+    for stage in sorted(have_stages - spec.stages, key=lambda s: s.patch_value):
+        ops.append({"op": "remove", "path": "/apiStages", "value": stage.patch_value})
+    for stage in sorted(spec.stages - have_stages, key=lambda s: s.patch_value):
+        ops.append({"op": "add", "path": "/apiStages", "value": stage.patch_value})
+
+    throttle = current.get("throttle") or {}
+    if spec.throttle is None:
+        if throttle:
+            ops.append({"op": "remove", "path": "/throttle"})
+    else:
+        if _number(throttle.get("rateLimit")) != spec.throttle.rate:
+            ops.append(
+                {"op": "replace", "path": "/throttle/rateLimit", "value": str(spec.throttle.rate)}
+            )
+        if _number(throttle.get("burstLimit")) != spec.throttle.burst:
+            ops.append(
+                {"op": "replace", "path": "/throttle/burstLimit", "value": str(spec.throttle.burst)}
+            )
+
+    quota = current.get("quota") or {}
+    if spec.quota is None:
+        if quota:
+            ops.append({"op": "remove", "path": "/quota"})
+    else:
+        if _number(quota.get("limit")) != spec.quota.limit:
+            ops.append({"op": "replace", "path": "/quota/limit", "value": str(spec.quota.limit)})
+        if quota.get("period") != spec.quota.period:
+            ops.append({"op": "replace", "path": "/quota/period", "value": spec.quota.period})
+        if _number(quota.get("offset") or 0) != spec.quota.offset:
+            ops.append({"op": "replace", "path": "/quota/offset", "value": str(spec.quota.offset)})
+    return ops
+
+
+def update_usage_plan(aws_id: str, ops: list[dict[str, str]]) -> None:
+    with aws_errors():
+        apigateway().update_usage_plan(usagePlanId=aws_id, patchOperations=ops)  # type: ignore[typeddict-item]
+
+
+def ensure_usage_plan(aws_id: str | None, spec: UsagePlanSpec) -> tuple[str, bool]:
+    """Make AWS hold `spec`; returns the usage plan id and whether it was adopted or created."""
+    if aws_id:
+        try:
+            current = get_usage_plan(aws_id)
+        except AwsNotFound:
+            current = None
+        if current is not None:
+            ops = usage_plan_patch(current, spec)
+            if ops:
+                update_usage_plan(aws_id, ops)
+            return aws_id, False
+    orphan = find_usage_plan(spec.owner_id)
+    if orphan is not None:
+        ops = usage_plan_patch(orphan, spec)
+        if ops:
+            update_usage_plan(orphan["id"], ops)
+        return orphan["id"], True
+    return create_usage_plan(spec), True
+
+
+def delete_usage_plan(aws_id: str) -> None:
+    """Delete a usage plan; its stages are detached first because AWS refuses otherwise."""
+    try:
+        current = get_usage_plan(aws_id)
+    except AwsNotFound:
+        return
+    detach = [
+        {"op": "remove", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"}
+        for s in current.get("apiStages") or []
+        if "apiId" in s
+    ]
+    if detach:
+        update_usage_plan(aws_id, detach)
+    try:
+        with aws_errors():
+            apigateway().delete_usage_plan(usagePlanId=aws_id)
+    except AwsNotFound:
+        return
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _api_key(item: dict[str, Any]) -> AwsApiKey:
+    return AwsApiKey(
+        aws_id=item["id"],
+        name=item.get("name", ""),
+        description=item.get("description", "") or "",
+        enabled=bool(item.get("enabled")),
+        tags=dict(item.get("tags") or {}),
+    )
+
+
+def secret_fingerprint(value: str) -> tuple[str, str]:
+    """The SHA-256 we keep of a key's secret, and the short prefix people recognise it by."""
+    return hashlib.sha256(value.encode()).hexdigest(), value[:5]
+
+
+def find_api_key(spec: ApiKeySpec) -> AwsApiKey | None:
+    """A key left behind by a crashed create: same unique name, carrying our tag."""
+    for item in _paged("get_api_keys", nameQuery=spec.name):
+        key = _api_key(item)
+        if key.name == spec.name and key.tags.get(OWNER_TAG) == spec.owner_id:
+            return key
+    return None
+
+
+def create_api_key(spec: ApiKeySpec) -> CreatedApiKey:
+    """Create a key whose secret API Gateway generates; only its fingerprint leaves this function."""
+    with aws_errors():
+        created = apigateway().create_api_key(
+            name=spec.name,
+            description=spec.description,
+            enabled=spec.enabled,
+            tags={OWNER_TAG: spec.owner_id},
+        )
+    digest, prefix = secret_fingerprint(created["value"])
+    return CreatedApiKey(aws_id=created["id"], secret_sha256=digest, display_prefix=prefix)
+
+
+def get_api_key(aws_id: str) -> AwsApiKey:
+    with aws_errors():
+        return _api_key(dict(apigateway().get_api_key(apiKey=aws_id, includeValue=False)))
+
+
+def get_api_key_secret(aws_id: str) -> str:
+    """The secret itself, for the one time its owner may see it. Never log the result."""
+    with aws_errors():
+        return str(apigateway().get_api_key(apiKey=aws_id, includeValue=True)["value"])
+
+
+def fingerprint_of(aws_id: str) -> tuple[str, str]:
+    return secret_fingerprint(get_api_key_secret(aws_id))
+
+
+def api_key_patch(current: AwsApiKey, spec: ApiKeySpec) -> list[dict[str, str]]:
+    ops: list[dict[str, str]] = []
+    if current.name != spec.name:
+        ops.append({"op": "replace", "path": "/name", "value": spec.name})
+    if current.description != spec.description:
+        ops.append({"op": "replace", "path": "/description", "value": spec.description})
+    if current.enabled != spec.enabled:
+        ops.append({"op": "replace", "path": "/enabled", "value": str(spec.enabled).lower()})
+    return ops
+
+
+def update_api_key(aws_id: str, spec: ApiKeySpec) -> None:
+    ops = api_key_patch(get_api_key(aws_id), spec)
+    if ops:
+        with aws_errors():
+            apigateway().update_api_key(apiKey=aws_id, patchOperations=ops)  # type: ignore[typeddict-item]
+
+
+def delete_api_key(aws_id: str) -> None:
+    """Delete a key (AWS removes it from its usage plans too); already gone counts as done."""
+    try:
+        with aws_errors():
+            apigateway().delete_api_key(apiKey=aws_id)
+    except AwsNotFound:
+        return
+
+
+# --- usage-plan keys --------------------------------------------------------------------------
+
+
+def usage_plans_of_key(key_aws_id: str) -> list[str]:
+    return [plan["id"] for plan in _paged("get_usage_plans", keyId=key_aws_id)]
+
+
+def ensure_key_in_plan(
+    key_aws_id: str, plan_aws_id: str | None, *, known_plans: list[str] | None = None
+) -> None:
+    """Leave every other usage plan, then join `plan_aws_id` (None: belong to no plan).
+
+    Leaving first matters: AWS refuses a key in two usage plans that cover the same API stage.
+    `known_plans` saves the lookup when the caller knows them (a key created a moment ago).
+    """
+    current = usage_plans_of_key(key_aws_id) if known_plans is None else known_plans
+    for other in current:
+        if other != plan_aws_id:
+            try:
+                with aws_errors():
+                    apigateway().delete_usage_plan_key(usagePlanId=other, keyId=key_aws_id)
+            except AwsNotFound:
+                pass
+    if plan_aws_id and plan_aws_id not in current:
+        with aws_errors():
+            apigateway().create_usage_plan_key(
+                usagePlanId=plan_aws_id, keyId=key_aws_id, keyType="API_KEY"
+            )
+
+
+def keys_of_usage_plan(plan_aws_id: str) -> list[str]:
+    return [item["id"] for item in _paged("get_usage_plan_keys", usagePlanId=plan_aws_id)]

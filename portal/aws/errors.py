@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from portal.sync import PermanentSyncError, TransientSyncError
+
+# Retrying these later can succeed without anyone changing anything.
+TRANSIENT_CODES = {
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalServerError",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+}
+
+FRIENDLY = {
+    "BadRequestException": "API Gateway rejected the request",
+    "NotFoundException": "API Gateway has no such object",
+    "ConflictException": "API Gateway reported a conflict",
+    "UnauthorizedException": "The AWS credentials were refused",
+    "AccessDeniedException": "The AWS credentials lack permission",
+    "TooManyRequestsException": "API Gateway throttled the request",
+}
+
+
+class AwsNotFound(PermanentSyncError):
+    pass
+
+
+def describe(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "Unknown")
+    message = error.get("Message") or ""
+    operation = exc.operation_name
+    lead = FRIENDLY.get(code, f"AWS answered {code}")
+    return f"{lead} ({operation}): {message}".rstrip(": ")
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Translate botocore failures into retry-or-not decisions with messages people can act on."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in TRANSIENT_CODES or status >= 500 or status == 429:
+            raise TransientSyncError(describe(exc)) from exc
+        if code == "NotFoundException" or status == 404:
+            raise AwsNotFound(describe(exc)) from exc
+        raise PermanentSyncError(describe(exc)) from exc
+    except (
+        EndpointConnectionError,
+        ConnectTimeoutError,
+        ReadTimeoutError,
+        ConnectionClosedError,
+    ) as exc:
+        raise TransientSyncError(f"Could not reach AWS: {exc}") from exc

@@ -1,0 +1,123 @@
+"""Demo data for `make demo`: staff logins, tiers on the discovered stages, a few customers with keys.
+
+Idempotent: a second run finds what the first created and adds nothing twice.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from keys.models import ApiKey
+from keys.services import key_create
+from plans.models import ApiStage, Plan
+from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
+from portal.accounts.models import StaffRole, User
+from portal.customers.models import Customer
+from portal.customers.services import customer_onboard
+
+DEMO_PASSWORD = "tollgate-demo"
+STAFF = [("admin@tollgate.test", StaffRole.ADMIN), ("ops@tollgate.test", StaffRole.OPS)]
+TIERS: list[dict[str, Any]] = [
+    {
+        "name": "Free",
+        "description": "Try the API: enough for a prototype.",
+        "self_serve": True,
+        "is_default": True,
+        "throttle_rate": Decimal("2"),
+        "throttle_burst": 5,
+        "quota_limit": 1000,
+        "quota_period": "DAY",
+        "quota_offset": 0,
+        "monthly_price": None,
+    },
+    {
+        "name": "Premium",
+        "description": "For production apps with steady traffic.",
+        "self_serve": True,
+        "is_default": False,
+        "throttle_rate": Decimal("50"),
+        "throttle_burst": 100,
+        "quota_limit": 100_000,
+        "quota_period": "MONTH",
+        "quota_offset": 0,
+        "monthly_price": Decimal("49"),
+    },
+    {
+        "name": "Enterprise",
+        "description": "High volume with a negotiated contract.",
+        "self_serve": False,
+        "is_default": False,
+        "throttle_rate": Decimal("500"),
+        "throttle_burst": 1000,
+        "quota_limit": 5_000_000,
+        "quota_period": "MONTH",
+        "quota_offset": 0,
+        "monthly_price": Decimal("499"),
+    },
+]
+CUSTOMERS = [
+    ("Acme Robotics", "alice@acme.test", "Free", ["production", "staging"]),
+    ("Globex", "bob@globex.test", "Premium", ["backend", "mobile app", "analytics"]),
+    ("Initech", "carol@initech.test", "Enterprise", ["billing service"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo logins, tiers, customers and keys (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        staff = {email: self._user(email, role) for email, role in STAFF}
+        admin = staff[STAFF[0][0]]
+
+        result = stages_discover()
+        stages = list(ApiStage.objects.filter(missing_since__isnull=True))
+        if not stages:
+            raise CommandError("No REST API stage found in AWS; is the local AWS server running?")
+        self.stdout.write(f"Stages: {result.found} found in AWS")
+        for stage in stages:
+            stage_set_available(actor=admin, stage=stage, available=True)
+
+        for spec in TIERS:
+            if not Plan.objects.filter(name=spec["name"]).exists():
+                plan_create(actor=admin, data=spec, stages=stages)
+                self.stdout.write(f"Tier {spec['name']} created")
+
+        for org, email, tier, key_names in CUSTOMERS:
+            with transaction.atomic():
+                owner = self._user(email, StaffRole.NONE)
+                customer = Customer.objects.filter(name=org).first()
+                if customer is None:
+                    customer = customer_onboard(owner=owner, organisation_name=org)
+                    plan = Plan.objects.get(name=tier)
+                    if not plan.is_default:
+                        subscription_switch(actor=admin, customer=customer, plan=plan, by_staff=True)
+                    self.stdout.write(f"Customer {org} created on {tier}")
+                for key_name in key_names:
+                    if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
+                        key_create(actor=owner, customer=customer, name=key_name)
+
+        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        for email, role in STAFF:
+            self.stdout.write(f"  {email:<24} {role.label}")
+        for org, email, tier, _ in CUSTOMERS:
+            self.stdout.write(f"  {email:<24} customer, owner of {org} ({tier})")
+
+    def _user(self, email: str, role: StaffRole) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                password=DEMO_PASSWORD,
+                staff_role=role,
+                is_staff=role == StaffRole.ADMIN,
+                is_superuser=role == StaffRole.ADMIN,
+            )
+            # allauth: mark the address verified so demo people can sign in at once.
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.get_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+        return user

@@ -1,0 +1,23 @@
+"""The staff console: admins change things, ops read."""
+
+from django.urls import path
+
+from plans import views as plan_views
+from portal.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("stages/", plan_views.stage_list, name="stages"),
+    path("stages/refresh/", plan_views.stage_refresh, name="stage-refresh"),
+    path("stages/<int:stage_id>/availability/", plan_views.stage_availability, name="stage-availability"),
+    path("tiers/", plan_views.tier_list, name="tiers"),
+    path("tiers/new/", plan_views.tier_create, name="tier-create"),
+    path("tiers/<int:plan_id>/edit/", plan_views.tier_edit, name="tier-edit"),
+    path("tiers/<int:plan_id>/archive/", plan_views.tier_archive, name="tier-archive"),
+    path("customers/", views.customer_list, name="customers"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),
+    path("sync/<str:kind>/<int:object_id>/", views.sync_status, name="sync-status"),
+    path("sync/<str:kind>/<int:object_id>/retry/", views.sync_retry, name="sync-retry"),
+]

@@ -1,0 +1,33 @@
+from typing import Any
+
+from allauth.account.forms import SignupForm
+from django import forms
+from django.http import HttpRequest
+
+from portal.accounts.models import User
+from portal.customers.services import customer_onboard
+
+
+class OrganisationSignupForm(SignupForm):
+    """allauth's sign-up plus the organisation the new person owns."""
+
+    organisation = forms.CharField(
+        label="Organisation",
+        max_length=100,
+        help_text="Your company or project; teammates can join it later.",
+        widget=forms.TextInput(attrs={"placeholder": "Acme Robotics", "autocomplete": "organization"}),
+    )
+
+    field_order = ["organisation", "email", "password1", "password2"]
+
+    def clean_organisation(self) -> str:
+        name: str = self.cleaned_data["organisation"].strip()
+        if len(name) < 2:
+            raise forms.ValidationError("Enter an organisation name of at least 2 characters.")
+        return name
+
+    def save(self, request: HttpRequest) -> Any:
+        user: User = super().save(request)
+        forwarded = request.META.get("REMOTE_ADDR")
+        customer_onboard(owner=user, organisation_name=self.cleaned_data["organisation"], ip=forwarded)
+        return user

@@ -1,0 +1,206 @@
+"""The desired-state → API Gateway convergence shared by tiers and keys.
+
+Every synced row carries a desired version (bumped by each service write) and the version last
+confirmed in AWS. A sync task reads the *current* row, pushes it, and marks it synced only if
+nobody changed it meanwhile — so duplicate, late or retried deliveries are harmless and an old
+state can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    DRIFTED = "drifted", "Drifted"
+
+
+class SyncState(models.Model):
+    desired_version = models.PositiveIntegerField(default=1)
+    synced_version = models.PositiveIntegerField(default=0)
+    sync_status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.PENDING, db_index=True
+    )
+    sync_error = models.TextField(blank=True)
+    sync_attempted_at = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(default=timezone.now)
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this object was last confirmed equal to AWS."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_sync_pending(self) -> bool:
+        return self.sync_status == SyncStatus.PENDING
+
+
+Synced = TypeVar("Synced", bound=SyncState)
+
+
+class TransientSyncError(Exception):
+    """Worth retrying later: AWS throttled or failed, or something we depend on is not ready."""
+
+
+class PermanentSyncError(Exception):
+    """Retrying the same desired state cannot help; a person must change something."""
+
+
+def bump_desired_version(obj: SyncState) -> None:
+    """Mark a row as changed; its sync task is scheduled by the caller on commit."""
+    type(obj)._default_manager.filter(pk=obj.pk).update(
+        desired_version=F("desired_version") + 1,
+        sync_status=SyncStatus.PENDING,
+        sync_error="",
+        sync_requested_at=timezone.now(),
+    )
+    obj.refresh_from_db(
+        fields=["desired_version", "sync_status", "sync_error", "sync_requested_at"]
+    )
+
+
+def mark_synced(model: type[SyncState], pk: int, version: int) -> bool:
+    """Record that AWS matches `version`; a no-op if a newer change arrived meanwhile."""
+    now = timezone.now()
+    updated = model._default_manager.filter(pk=pk, desired_version=version).update(
+        synced_version=version, sync_status=SyncStatus.SYNCED, sync_error="", synced_at=now
+    )
+    return bool(updated)
+
+
+def mark_failed(model: type[SyncState], pk: int, version: int, message: str) -> None:
+    model._default_manager.filter(pk=pk, desired_version=version).update(
+        sync_status=SyncStatus.FAILED, sync_error=message[:2000]
+    )
+
+
+def note_retrying(model: type[SyncState], pk: int, version: int, message: str) -> None:
+    model._default_manager.filter(pk=pk, desired_version=version).update(
+        sync_error=f"Retrying: {message}"[:2000]
+    )
+
+
+@contextmanager
+def object_lock(name: str, *, ttl_seconds: int = 300) -> Iterator[bool]:
+    """One sync at a time per object, across every worker (the cache is shared).
+
+    Yields False if another worker holds the lock; the caller then retries later.
+    """
+    key = f"tollgate:sync-lock:{name}"
+    token = uuid.uuid4().hex
+    acquired = cache.add(key, token, ttl_seconds)
+    try:
+        yield acquired
+    finally:
+        if acquired and cache.get(key) == token:
+            cache.delete(key)
+
+
+def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter")."""
+    return random.uniform(0, min(cap, base * (2**attempt)))
+
+
+MAX_TRANSIENT_RETRIES = 12
+
+
+class LockBusy(Exception):
+    """Another worker is syncing the same object right now."""
+
+
+def converge(
+    model: type[Synced],
+    pk: int,
+    push: Callable[[Synced], None],
+    *,
+    attempt: int,
+) -> None:
+    """Push the current desired state of one row to AWS and record the outcome.
+
+    Raises LockBusy or TransientSyncError for the task to retry; a permanent error, or a
+    transient one that outlived every retry, leaves the row *failed* with a readable message.
+    """
+    obj = model._default_manager.filter(pk=pk).first()
+    if obj is None:
+        return
+    if obj.sync_status == SyncStatus.SYNCED and obj.synced_version >= obj.desired_version:
+        return  # a duplicate delivery of work already done
+    version = obj.desired_version
+    with object_lock(f"{model._meta.label_lower}:{pk}") as acquired:
+        if not acquired:
+            raise LockBusy(f"{model._meta.label_lower} {pk} is being synced by another worker")
+        model._default_manager.filter(pk=pk).update(sync_attempted_at=timezone.now())
+        try:
+            push(obj)
+        except PermanentSyncError as exc:
+            logger.warning("sync of %s %s failed: %s", model._meta.label_lower, pk, exc)
+            mark_failed(model, pk, version, str(exc))
+            return
+        except TransientSyncError as exc:
+            if attempt >= MAX_TRANSIENT_RETRIES:
+                mark_failed(
+                    model, pk, version, f"{exc} (gave up after {attempt + 1} attempts; retry it)"
+                )
+                return
+            note_retrying(model, pk, version, str(exc))
+            raise
+        mark_synced(model, pk, version)
+
+
+def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synced], None]) -> None:
+    """The body of every sync task: converge, and turn "try later" into a Celery retry."""
+    try:
+        converge(model, pk, push, attempt=task.request.retries)
+    except LockBusy as exc:
+        raise task.retry(exc=exc, countdown=2) from exc
+    except TransientSyncError as exc:
+        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries)) from exc
+
+
+def enqueue_on_commit(task: Any, pk: int) -> None:
+    """Send the sync task once the transaction commits.
+
+    If the broker is unreachable the change is still committed and still pending; the periodic
+    sweep (sweep_pending) sends it again, so a broker outage delays a change but never loses it.
+    """
+
+    def send() -> None:
+        try:
+            task.delay(pk)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep covers it
+            logger.exception("could not enqueue %s(%s); the sweep will retry", task.name, pk)
+
+    transaction.on_commit(send)
+
+
+# How long a pending change may wait before the sweep sends its task again.
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def stale_pending(model: type[Synced]) -> list[int]:
+    cutoff = timezone.now() - SWEEP_AFTER
+    return list(
+        model._default_manager.filter(sync_status=SyncStatus.PENDING)
+        .filter(models.Q(sync_requested_at__lt=cutoff) | models.Q(sync_requested_at__isnull=True))
+        .filter(
+            models.Q(sync_attempted_at__lt=cutoff) | models.Q(sync_attempted_at__isnull=True)
+        )
+        .values_list("pk", flat=True)[:1000]
+    )

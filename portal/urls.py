@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.console import views as console_views
+
+urlpatterns = [
+    path("", console_views.home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("console/", include("portal.console.urls")),
+    path("app/", include("portal.app_urls")),
+    path("django-admin/", admin.site.urls),
+]
