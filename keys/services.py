@@ -15,7 +15,13 @@ from keys.models import ApiKey
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
-from portal.sync import enqueue_on_commit, PermanentSyncError, SyncStatus, TransientSyncError, bump_desired_version
+from portal.sync import (
+    PermanentSyncError,
+    SyncStatus,
+    TransientSyncError,
+    bump_desired_version,
+    enqueue_on_commit,
+)
 
 MAX_LIVE_KEYS_PER_CUSTOMER = 50
 
@@ -72,7 +78,14 @@ def key_rename(*, actor: Any, key: ApiKey, name: str, ip: str | None = None) -> 
     key.name = name
     key.save(update_fields=["name"])
     bump_desired_version(key)
-    audit(actor=actor, action="key.renamed", target=key, before={"name": before}, after={"name": name}, ip=ip)
+    audit(
+        actor=actor,
+        action="key.renamed",
+        target=key,
+        before={"name": before},
+        after={"name": name},
+        ip=ip,
+    )
     _schedule_key_sync(key)
     return key
 

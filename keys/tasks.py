@@ -7,5 +7,5 @@ from portal.sync import run_sync_task
 
 
 @shared_task(bind=True, max_retries=None)
-def sync_key(self: Task, key_id: int) -> None:  # type: ignore[type-arg]
+def sync_key(self: Task, key_id: int) -> None:
     run_sync_task(self, ApiKey, key_id, push_key)

@@ -12,21 +12,30 @@ from keys.selectors import invoke_urls_for
 from keys.services import (
     SecretUnavailable,
     key_can_reveal,
-    key_create as create_key,
-    key_rename as rename_key,
     key_retry_sync,
     key_reveal_secret,
-    key_revoke as revoke_key,
     key_set_enabled,
+)
+from keys.services import (
+    key_create as create_key,
+)
+from keys.services import (
+    key_rename as rename_key,
+)
+from keys.services import (
+    key_revoke as revoke_key,
 )
 from plans.services import active_subscription
 from portal.accounts.access import client_ip, customer_required
 from portal.customers.models import Customer
+from portal.http import HtmxHttpRequest
 
 
 def _own_key(customer: Customer, public_id: uuid.UUID) -> ApiKey:
     """Another organisation's key is simply not found."""
-    return get_object_or_404(ApiKey.objects.select_related("customer"), public_id=public_id, customer=customer)
+    return get_object_or_404(
+        ApiKey.objects.select_related("customer"), public_id=public_id, customer=customer
+    )
 
 
 @customer_required
@@ -54,12 +63,16 @@ def key_create(request: HttpRequest, customer: Customer) -> HttpResponse:
     if request.method == "POST":
         name = request.POST.get("name", "")
         try:
-            key = create_key(actor=request.user, customer=customer, name=name, ip=client_ip(request))
+            key = create_key(
+                actor=request.user, customer=customer, name=name, ip=client_ip(request)
+            )
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
             return redirect("app:key", public_id=key.public_id)
-    return render(request, "customer/key_create.html", {"customer": customer, "error": error, "name": name})
+    return render(
+        request, "customer/key_create.html", {"customer": customer, "error": error, "name": name}
+    )
 
 
 @never_cache
@@ -113,7 +126,9 @@ def key_secret(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 def key_rename(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
     key = _own_key(customer, public_id)
     try:
-        rename_key(actor=request.user, key=key, name=request.POST.get("name", ""), ip=client_ip(request))
+        rename_key(
+            actor=request.user, key=key, name=request.POST.get("name", ""), ip=client_ip(request)
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -133,7 +148,9 @@ def key_enabled(request: HttpRequest, customer: Customer, public_id: uuid.UUID) 
     else:
         messages.success(
             request,
-            "Key enabled." if enabled else "Key disabled: API Gateway will refuse it until you enable it.",
+            "Key enabled."
+            if enabled
+            else "Key disabled: API Gateway will refuse it until you enable it.",
         )
     return redirect("app:key", public_id=key.public_id)
 
@@ -153,12 +170,14 @@ def key_revoke(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 
 @customer_required
 @require_POST
-def key_retry(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+def key_retry(request: HtmxHttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
     key = _own_key(customer, public_id)
     key_retry_sync(actor=request.user, key=key, ip=client_ip(request))
     if request.htmx:
         key.refresh_from_db()
         return render(
-            request, "customer/_key_status.html", {"key": key, "can_reveal": key_can_reveal(key, request.user)}
+            request,
+            "customer/_key_status.html",
+            {"key": key, "can_reveal": key_can_reveal(key, request.user)},
         )
     return redirect("app:key", public_id=key.public_id)

@@ -44,6 +44,9 @@ class TierForm(forms.ModelForm[Plan]):
             self.initial["stages"] = list(self.instance.stages.values_list("pk", flat=True))
         self.fields["quota_offset"].required = False
 
+    def validate_unique(self) -> None:
+        """Uniqueness and the one-default rule are the service's to check (plans.services)."""
+
     def clean_quota_offset(self) -> int:
         value = self.cleaned_data.get("quota_offset")
         return 0 if value in (None, "") else int(value)

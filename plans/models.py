@@ -191,14 +191,18 @@ class Plan(SyncState):
         return {
             "name": self.name,
             "description": self.description,
-            "throttle_rate": str(self.throttle_rate) if self.throttle_rate is not None else None,
+            "throttle_rate": f"{self.throttle_rate:.2f}"
+            if self.throttle_rate is not None
+            else None,
             "throttle_burst": self.throttle_burst,
             "quota_limit": self.quota_limit,
             "quota_period": self.quota_period or None,
             "quota_offset": self.quota_offset,
             "self_serve": self.self_serve,
             "is_default": self.is_default,
-            "monthly_price": str(self.monthly_price) if self.monthly_price is not None else None,
+            "monthly_price": f"{self.monthly_price:.2f}"
+            if self.monthly_price is not None
+            else None,
             "stages": sorted(str(s.pk) for s in self.stages.all()) if self.pk else [],
         }
 

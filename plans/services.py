@@ -17,7 +17,7 @@ from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
-from portal.sync import enqueue_on_commit, bump_desired_version
+from portal.sync import bump_desired_version, enqueue_on_commit
 
 PLAN_FIELDS = (
     "name",
@@ -129,7 +129,8 @@ def _apply(plan: Plan, data: dict[str, Any], stages: Iterable[ApiStage]) -> list
     if clash:
         errors["name"] = ["Another tier already has this name."]
     try:
-        plan.full_clean(exclude=["slug", "name"] if clash else ["slug"])
+        # The one-default constraint is kept by _unset_other_defaults, not refused here.
+        plan.full_clean(exclude=["slug", "name"] if clash else ["slug"], validate_constraints=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -200,7 +201,9 @@ def plan_archive(*, actor: Any, plan: Plan, ip: str | None = None) -> Plan:
     if plan.is_archived:
         return plan
     if plan.is_default:
-        raise ValidationError("This is the default tier for new customers; make another tier the default first.")
+        raise ValidationError(
+            "This is the default tier for new customers; make another tier the default first."
+        )
     on_it = Subscription.objects.filter(plan=plan, status=SubscriptionStatus.ACTIVE).count()
     if on_it:
         raise ValidationError(

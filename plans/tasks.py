@@ -8,7 +8,7 @@ from portal.sync import run_sync_task
 
 
 @shared_task(bind=True, max_retries=None)
-def sync_plan(self: Task, plan_id: int) -> None:  # type: ignore[type-arg]
+def sync_plan(self: Task, plan_id: int) -> None:
     run_sync_task(self, Plan, plan_id, push_plan)
 
 

@@ -21,6 +21,7 @@ from plans.tasks import discover_stages
 from portal.accounts.access import admin_required, client_ip, customer_required, staff_required
 from portal.customers.models import Customer
 from portal.forms import apply_service_errors
+from portal.http import HtmxHttpRequest
 
 DISCOVERY_REQUESTED = "tollgate:stages:discovery-requested"
 
@@ -28,12 +29,14 @@ DISCOVERY_REQUESTED = "tollgate:stages:discovery-requested"
 
 
 @staff_required
-def stage_list(request: HttpRequest) -> HttpResponse:
+def stage_list(request: HtmxHttpRequest) -> HttpResponse:
     stages = ApiStage.objects.annotate(
         tier_count=Count("plans", filter=Q(plans__archived_at__isnull=True))
     )
     requested = cache.get(DISCOVERY_REQUESTED)
-    last_seen = ApiStage.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
+    last_seen = (
+        ApiStage.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
+    )
     discovering = bool(requested and (last_seen is None or last_seen < requested))
     template = "admin_console/_stage_table.html" if request.htmx else "admin_console/stages.html"
     return render(
@@ -58,7 +61,9 @@ def stage_availability(request: HttpRequest, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(ApiStage, pk=stage_id)
     available = request.POST.get("available") == "1"
     try:
-        stage_set_available(actor=request.user, stage=stage, available=available, ip=client_ip(request))
+        stage_set_available(
+            actor=request.user, stage=stage, available=available, ip=client_ip(request)
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -88,7 +93,11 @@ def tier_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "admin_console/tiers.html",
-        {"plans": plans, "show_archived": show_archived, "no_stages": not ApiStage.objects.filter(available=True).exists()},
+        {
+            "plans": plans,
+            "show_archived": show_archived,
+            "no_stages": not ApiStage.objects.filter(available=True).exists(),
+        },
     )
 
 
@@ -152,13 +161,18 @@ def tier_archive(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_POST
 def customer_set_tier(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
-    plan = Plan.objects.live().filter(pk=request.POST.get("plan")).first()
+    plan_id = request.POST.get("plan", "")
+    plan = Plan.objects.live().filter(pk=int(plan_id)).first() if plan_id.isdigit() else None
     if plan is None:
         messages.error(request, "Choose a tier that is still offered.")
     else:
         try:
             subscription_switch(
-                actor=request.user, customer=customer, plan=plan, ip=client_ip(request), by_staff=True
+                actor=request.user,
+                customer=customer,
+                plan=plan,
+                ip=client_ip(request),
+                by_staff=True,
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

@@ -242,6 +242,8 @@ LOGGING = {
 TOLLGATE = {
     # How long the creator of a key may reveal its secret once, after it reaches API Gateway.
     "SECRET_REVEAL_WINDOW_HOURS": int(os.environ.get("TOLLGATE_SECRET_REVEAL_WINDOW_HOURS", "24")),
+    # First retry of a throttled or failed AWS call waits up to this long, doubling each time.
+    "SYNC_BACKOFF_BASE_SECONDS": float(os.environ.get("TOLLGATE_SYNC_BACKOFF_BASE_SECONDS", "2")),
 }
 
 CELERY_BEAT_SCHEDULE = {

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import F
@@ -113,8 +114,9 @@ def object_lock(name: str, *, ttl_seconds: int = 300) -> Iterator[bool]:
             cache.delete(key)
 
 
-def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter")."""
+    base = float(settings.TOLLGATE["SYNC_BACKOFF_BASE_SECONDS"])
     return random.uniform(0, min(cap, base * (2**attempt)))
 
 
@@ -169,7 +171,7 @@ def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synce
     try:
         converge(model, pk, push, attempt=task.request.retries)
     except LockBusy as exc:
-        raise task.retry(exc=exc, countdown=2) from exc
+        raise task.retry(exc=exc, countdown=random.uniform(0.2, 1.0)) from exc
     except TransientSyncError as exc:
         raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries)) from exc
 
@@ -199,8 +201,6 @@ def stale_pending(model: type[Synced]) -> list[int]:
     return list(
         model._default_manager.filter(sync_status=SyncStatus.PENDING)
         .filter(models.Q(sync_requested_at__lt=cutoff) | models.Q(sync_requested_at__isnull=True))
-        .filter(
-            models.Q(sync_attempted_at__lt=cutoff) | models.Q(sync_attempted_at__isnull=True)
-        )
+        .filter(models.Q(sync_attempted_at__lt=cutoff) | models.Q(sync_attempted_at__isnull=True))
         .values_list("pk", flat=True)[:1000]
     )

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from portal.aws.clients import apigateway
 from portal.aws.errors import AwsNotFound, aws_errors
-
 
 OWNER_TAG = "tollgate:id"
 PAGE_SIZE = 500  # the most API Gateway returns per page
@@ -214,7 +213,7 @@ def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[
 
 def update_usage_plan(aws_id: str, ops: list[dict[str, str]]) -> None:
     with aws_errors():
-        apigateway().update_usage_plan(usagePlanId=aws_id, patchOperations=ops)  # type: ignore[typeddict-item]
+        apigateway().update_usage_plan(usagePlanId=aws_id, patchOperations=cast(Any, ops))
 
 
 def ensure_usage_plan(aws_id: str | None, spec: UsagePlanSpec) -> tuple[str, bool]:
@@ -328,7 +327,7 @@ def update_api_key(aws_id: str, spec: ApiKeySpec) -> None:
     ops = api_key_patch(get_api_key(aws_id), spec)
     if ops:
         with aws_errors():
-            apigateway().update_api_key(apiKey=aws_id, patchOperations=ops)  # type: ignore[typeddict-item]
+            apigateway().update_api_key(apiKey=aws_id, patchOperations=cast(Any, ops))
 
 
 def delete_api_key(aws_id: str) -> None:

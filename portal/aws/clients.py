@@ -12,13 +12,14 @@ if TYPE_CHECKING:
 
 _local = threading.local()
 
-# Our own task retries own the backoff; botocore gets a short leash so a worker thread is never
-# stuck for minutes inside one call. AWS_ENDPOINT_URL, credentials and region come from the
-# standard chain.
+# botocore must not retry on its own: a create retried inside botocore after AWS applied it but
+# answered 5xx makes a duplicate. Our sync tasks retry instead, and look for an orphan (by its
+# tag) before every create. Short timeouts keep a worker from hanging inside one call.
+# AWS_ENDPOINT_URL, credentials and region come from the standard chain.
 _CONFIG = Config(
     connect_timeout=5,
     read_timeout=20,
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 1},
 )
 
 
@@ -26,9 +27,8 @@ def _client(service: str) -> Any:
     clients: dict[str, Any] = getattr(_local, "clients", None) or {}
     _local.clients = clients
     if service not in clients:
-        clients[service] = boto3.session.Session().client(
-            service, region_name=settings.AWS_REGION, config=_CONFIG
-        )
+        session: Any = boto3.session.Session()
+        clients[service] = session.client(service, region_name=settings.AWS_REGION, config=_CONFIG)
     return clients[service]
 
 

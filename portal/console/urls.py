@@ -10,7 +10,11 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("stages/", plan_views.stage_list, name="stages"),
     path("stages/refresh/", plan_views.stage_refresh, name="stage-refresh"),
-    path("stages/<int:stage_id>/availability/", plan_views.stage_availability, name="stage-availability"),
+    path(
+        "stages/<int:stage_id>/availability/",
+        plan_views.stage_availability,
+        name="stage-availability",
+    ),
     path("tiers/", plan_views.tier_list, name="tiers"),
     path("tiers/new/", plan_views.tier_create, name="tier-create"),
     path("tiers/<int:plan_id>/edit/", plan_views.tier_edit, name="tier-edit"),

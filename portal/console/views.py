@@ -10,6 +10,7 @@ from plans.models import Plan, Subscription, SubscriptionStatus
 from plans.services import plan_retry_sync
 from portal.accounts.access import admin_required, client_ip, staff_required
 from portal.customers.models import Customer
+from portal.http import HtmxHttpRequest
 from portal.sync import SyncState, SyncStatus
 
 SYNCED_KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
@@ -25,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _status_counts(model: type[SyncState]) -> dict[str, int]:
     rows = model._default_manager.values("sync_status").annotate(n=Count("pk"))
-    counts = {status: 0 for status in SyncStatus.values}
+    counts = dict.fromkeys(SyncStatus.values, 0)
     counts.update({row["sync_status"]: row["n"] for row in rows})
     return counts
 
@@ -69,13 +70,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     ).prefetch_related(
         Prefetch(
             "subscriptions",
-            queryset=Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).select_related("plan"),
+            queryset=Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).select_related(
+                "plan"
+            ),
             to_attr="active_subscriptions",
         )
     )
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(slug__icontains=query))
-    return render(request, "admin_console/customers.html", {"customers": customers[:500], "query": query})
+    return render(
+        request, "admin_console/customers.html", {"customers": customers[:500], "query": query}
+    )
 
 
 @staff_required
@@ -91,7 +96,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "members": customer.memberships.select_related("user"),
             "subscriptions": subscriptions,
             "active": active,
-            "keys": customer.api_keys.order_by("revoked_at", "-created_at"),
+            "keys": ApiKey.objects.filter(customer=customer).order_by("revoked_at", "-created_at"),
             "plans": Plan.objects.live(),
         },
     )
@@ -114,7 +119,7 @@ def sync_status(request: HttpRequest, kind: str, object_id: int) -> HttpResponse
 
 @admin_required
 @require_POST
-def sync_retry(request: HttpRequest, kind: str, object_id: int) -> HttpResponse:
+def sync_retry(request: HtmxHttpRequest, kind: str, object_id: int) -> HttpResponse:
     obj = _synced_object(kind, object_id)
     if isinstance(obj, Plan):
         plan_retry_sync(actor=request.user, plan=obj, ip=client_ip(request))

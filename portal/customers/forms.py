@@ -15,7 +15,9 @@ class OrganisationSignupForm(SignupForm):
         label="Organisation",
         max_length=100,
         help_text="Your company or project; teammates can join it later.",
-        widget=forms.TextInput(attrs={"placeholder": "Acme Robotics", "autocomplete": "organization"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "Acme Robotics", "autocomplete": "organization"}
+        ),
     )
 
     field_order = ["organisation", "email", "password1", "password2"]
@@ -29,5 +31,7 @@ class OrganisationSignupForm(SignupForm):
     def save(self, request: HttpRequest) -> Any:
         user: User = super().save(request)
         forwarded = request.META.get("REMOTE_ADDR")
-        customer_onboard(owner=user, organisation_name=self.cleaned_data["organisation"], ip=forwarded)
+        customer_onboard(
+            owner=user, organisation_name=self.cleaned_data["organisation"], ip=forwarded
+        )
         return user

@@ -1,8 +1,7 @@
-"""Fixtures: one in-process local AWS per test session, reset before every test."""
+"""Clients for the local AWS tests (the server and its reset come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import boto3
@@ -10,7 +9,7 @@ import pytest
 from botocore.config import Config
 
 from localaws.server import LocalAwsServer
-from localaws.testing import LocalAwsControl, start_local_aws
+from localaws.testing import LocalAwsControl
 
 REGION = "us-east-1"
 
@@ -26,20 +25,6 @@ def make_client(
         aws_secret_access_key="testing",
         config=Config(**config) if config else None,
     )
-
-
-@pytest.fixture(scope="session")
-def local_aws() -> Iterator[LocalAwsServer]:
-    server = start_local_aws()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def control(local_aws: LocalAwsServer) -> LocalAwsControl:
-    ctl = LocalAwsControl(local_aws.endpoint_url)
-    ctl.reset()
-    return ctl
 
 
 @pytest.fixture

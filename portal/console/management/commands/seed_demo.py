@@ -92,13 +92,15 @@ class Command(BaseCommand):
                     customer = customer_onboard(owner=owner, organisation_name=org)
                     plan = Plan.objects.get(name=tier)
                     if not plan.is_default:
-                        subscription_switch(actor=admin, customer=customer, plan=plan, by_staff=True)
+                        subscription_switch(
+                            actor=admin, customer=customer, plan=plan, by_staff=True
+                        )
                     self.stdout.write(f"Customer {org} created on {tier}")
                 for key_name in key_names:
                     if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
                         key_create(actor=owner, customer=customer, name=key_name)
 
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, role in STAFF:
             self.stdout.write(f"  {email:<24} {role.label}")
         for org, email, tier, _ in CUSTOMERS:

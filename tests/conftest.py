@@ -1,0 +1,229 @@
+"""Shared fixtures: named people, tiers, the local AWS server and a real Celery worker.
+
+The people follow the healthchecks habit: `admin` runs the console, `ops` reads it, `alice` owns
+Acme, `bob` owns Globex, and `charlie` belongs to no organisation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from django.test import Client
+
+from localaws.demo_api import ensure_demo_api
+from localaws.server import LocalAwsServer
+from localaws.testing import LocalAwsControl, start_local_aws
+from plans.models import ApiStage, Plan
+from plans.services import plan_create
+from portal.accounts.models import StaffRole, User
+from portal.customers.models import Customer
+from portal.customers.services import customer_onboard
+
+PASSWORD = "correct-horse-battery"
+
+FREE: dict[str, Any] = {
+    "name": "Free",
+    "description": "Try it out",
+    "self_serve": True,
+    "is_default": True,
+    "throttle_rate": Decimal("2"),
+    "throttle_burst": 5,
+    "quota_limit": 1000,
+    "quota_period": "DAY",
+    "quota_offset": 0,
+    "monthly_price": None,
+}
+PREMIUM: dict[str, Any] = {
+    **FREE,
+    "name": "Premium",
+    "description": "For production",
+    "is_default": False,
+    "throttle_rate": Decimal("50"),
+    "throttle_burst": 100,
+    "quota_limit": 100_000,
+    "quota_period": "MONTH",
+    "monthly_price": Decimal("49"),
+}
+ENTERPRISE: dict[str, Any] = {
+    **PREMIUM,
+    "name": "Enterprise",
+    "self_serve": False,
+    "monthly_price": Decimal("499"),
+}
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+def make_user(email: str, role: str = StaffRole.NONE) -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, staff_role=role)
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    return make_user("admin@tollgate.test", StaffRole.ADMIN)
+
+
+@pytest.fixture
+def ops(db: None) -> User:
+    return make_user("ops@tollgate.test", StaffRole.OPS)
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return make_user("charlie@outsider.test")
+
+
+@pytest.fixture
+def alice(db: None, tiers: dict[str, Plan]) -> User:
+    user = make_user("alice@acme.test")
+    customer_onboard(owner=user, organisation_name="Acme")
+    return user
+
+
+@pytest.fixture
+def bob(db: None, tiers: dict[str, Plan]) -> User:
+    user = make_user("bob@globex.test")
+    customer_onboard(owner=user, organisation_name="Globex")
+    return user
+
+
+@pytest.fixture
+def acme(alice: User) -> Customer:
+    return Customer.objects.get(name="Acme")
+
+
+@pytest.fixture
+def globex(bob: User) -> Customer:
+    return Customer.objects.get(name="Globex")
+
+
+def login(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- tiers without AWS (the sync task is never sent: `db` tests never commit) -----------------
+
+
+@pytest.fixture
+def stage(db: None) -> ApiStage:
+    return ApiStage.objects.create(
+        region="us-east-1",
+        rest_api_id="abc123",
+        stage_name="prod",
+        api_name="Weather API",
+        available=True,
+    )
+
+
+@pytest.fixture
+def tiers(db: None, stage: ApiStage) -> dict[str, Plan]:
+    actor = None
+    return {
+        spec["name"]: plan_create(actor=actor, data=dict(spec), stages=[stage])
+        for spec in (FREE, PREMIUM, ENTERPRISE)
+    }
+
+
+# --- local AWS --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAwsServer]:
+    from portal.aws.clients import reset_clients
+
+    server = start_local_aws()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)
+    os.environ.pop("AWS_PROFILE", None)
+    reset_clients()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def control(local_aws: LocalAwsServer) -> LocalAwsControl:
+    """The local AWS, wiped: no APIs, plans, keys, faults or recorded calls."""
+    ctl = LocalAwsControl(local_aws.endpoint_url)
+    ctl.reset()
+    return ctl
+
+
+@pytest.fixture
+def apigw(local_aws: LocalAwsServer, control: LocalAwsControl) -> Any:
+    """A boto3 client to read back what the local API Gateway holds."""
+    return boto3.client(
+        "apigateway",
+        region_name="us-east-1",
+        endpoint_url=local_aws.endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def demo_api(apigw: Any) -> tuple[str, str]:
+    return ensure_demo_api(apigw)
+
+
+# --- a real Celery worker -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session(django_db_blocker: Any) -> Iterator[Any]:
+    """One worker thread on the configured broker (Redis in CI), consuming this run's queue."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def worker(celery_worker_session: Any, transactional_db: None) -> Any:
+    return celery_worker_session
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def settled() -> bool:
+    """No tier or key waits for API Gateway any more."""
+    from keys.models import ApiKey
+    from portal.sync import SyncStatus
+
+    return not (
+        Plan.objects.filter(sync_status=SyncStatus.PENDING).exists()
+        or ApiKey.objects.filter(sync_status=SyncStatus.PENDING).exists()
+    )
+
+
+@pytest.fixture
+def settle() -> Callable[..., None]:
+    def wait(timeout: float = 30.0) -> None:
+        wait_until(settled, timeout, "every tier and key to leave 'pending'")
+
+    return wait
