@@ -28,7 +28,7 @@ def test_it_signs_up_onto_the_default_tier(client: Client, tiers: dict[str, Plan
     assert Membership.objects.get(user=user, customer=customer).role == "owner"
     subscription = Subscription.objects.get(customer=customer)
     assert (subscription.plan.name, subscription.status) == ("Free", "active")
-    assert client.get(reverse("home")).url == reverse("app:keys")
+    assert client.get(reverse("home"))["Location"] == reverse("app:keys")
 
 
 @pytest.mark.parametrize(
