@@ -72,9 +72,11 @@ class Plan(SyncState):
     slug = models.SlugField(max_length=64, unique=True)
     description = models.CharField(max_length=500, blank=True)
     self_serve = models.BooleanField(
+        "self-serve",
         default=True, help_text="Customers can switch to it themselves, without approval."
     )
     is_default = models.BooleanField(
+        "default for new customers",
         default=False, help_text="New customers start on this tier (must be self-serve)."
     )
     throttle_rate = models.DecimalField(
