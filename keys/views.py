@@ -44,12 +44,14 @@ def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
     show_revoked = request.GET.get("revoked") == "1"
     if not show_revoked:
         keys = keys.filter(revoked_at__isnull=True)
+    key_rows = list(keys)
     return render(
         request,
         "customer/keys.html",
         {
             "customer": customer,
-            "keys": keys,
+            "keys": key_rows,
+            "any_pending": any(key.is_sync_pending for key in key_rows),
             "show_revoked": show_revoked,
             "subscription": active_subscription(customer),
         },
