@@ -73,11 +73,13 @@ class Plan(SyncState):
     description = models.CharField(max_length=500, blank=True)
     self_serve = models.BooleanField(
         "self-serve",
-        default=True, help_text="Customers can switch to it themselves, without approval."
+        default=True,
+        help_text="Customers can switch to it themselves, without approval.",
     )
     is_default = models.BooleanField(
         "default for new customers",
-        default=False, help_text="New customers start on this tier (must be self-serve)."
+        default=False,
+        help_text="New customers start on this tier (must be self-serve).",
     )
     throttle_rate = models.DecimalField(
         "rate (requests per second)",
@@ -135,7 +137,8 @@ class Plan(SyncState):
     objects = PlanQuerySet.as_manager()
 
     class Meta:
-        ordering = ["monthly_price", "name"]
+        # Free tiers (no price) first on every database; PostgreSQL sorts NULL last by default.
+        ordering = [models.F("monthly_price").asc(nulls_first=True), "name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"],

@@ -87,7 +87,7 @@ def stage_set_available(
     if available and stage.missing_since is not None:
         raise ValidationError("This stage no longer exists in AWS; it cannot be offered.")
     if not available:
-        covering = list(stage.plans.live().values_list("name", flat=True))
+        covering = list(stage.plans.live().order_by("name").values_list("name", flat=True))
         if covering:
             raise ValidationError(
                 f"Tiers {', '.join(covering)} cover this stage; remove it from them first."

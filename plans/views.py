@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -86,7 +86,9 @@ def tier_list(request: HttpRequest) -> HttpResponse:
                 "subscriptions", filter=Q(subscriptions__status=SubscriptionStatus.ACTIVE)
             )
         )
-        .order_by("archived_at", "monthly_price", "name")
+        .order_by(
+            F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"
+        )
     )
     if not show_archived:
         plans = plans.filter(archived_at__isnull=True)

@@ -92,7 +92,7 @@ def test_withdrawing_a_stage_used_by_a_tier_is_refused(
     stage.refresh_from_db()
     assert stage.available is True
     assert (
-        "Tiers Free, Premium, Enterprise cover this stage; remove it from them first."
+        "Tiers Enterprise, Free, Premium cover this stage; remove it from them first."
         in response.content.decode()
     )
 
