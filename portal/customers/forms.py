@@ -22,6 +22,12 @@ class OrganisationSignupForm(SignupForm):
 
     field_order = ["organisation", "email", "password1", "password2"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = (
+            "At least 8 characters; not only digits, not a common password, not like your email."
+        )
+
     def clean_organisation(self) -> str:
         name: str = self.cleaned_data["organisation"].strip()
         if len(name) < 2:
