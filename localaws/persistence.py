@@ -10,7 +10,9 @@ from a background thread after mutating requests, and once more on shutdown. On 
 the dicts are poured back into freshly created backends.
 
 Limits:
-* Only API Gateway and CloudWatch are persisted; other moto services start empty.
+* Only API Gateway and CloudWatch are persisted, plus localaws' own API Gateway usage
+  store (``localaws.usage``: GetUsage counters, UpdateUsage extensions); other moto
+  services start empty. Snapshots without a usage store (older files) load with none.
 * A pickle is tied to the moto version that wrote it (the classes are moto's). A file
   written by another moto version is ignored with a warning and the server starts empty.
 * Writes in the last second before a hard kill (SIGKILL) are lost; SIGINT/SIGTERM save.
@@ -29,6 +31,8 @@ from typing import Any
 import moto
 from moto.apigateway.models import apigateway_backends
 from moto.cloudwatch.models import cloudwatch_backends
+
+from localaws.usage import usage_store
 
 _BACKENDS: dict[str, Any] = {
     "apigateway": apigateway_backends,
@@ -75,6 +79,7 @@ class StateStore:
                 for account_id, regions in accounts.items():
                     for region, state in regions.items():
                         backends[account_id][region].__dict__.update(state)
+            usage_store.restore(snapshot.get("usage") or {})
         return True
 
     def save(self) -> None:
@@ -95,6 +100,7 @@ class StateStore:
                         }
                         for service, backends in _BACKENDS.items()
                     },
+                    "usage": usage_store.snapshot(),
                 }
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)

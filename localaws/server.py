@@ -3,6 +3,8 @@
 Request flow for a signed AWS request::
 
     journal + faults  ->  strict rules (paging, same-stage conflict)  ->  moto
+                      ->  operations moto lacks (ImportApiKeys, GetUsage, UpdateUsage,
+                          CloudWatch percentiles) answered here
 
 Requests without a SigV4 ``Authorization`` header (moto's own ``/moto-api`` etc.) go
 straight to moto. ``/_localaws/*`` are our control endpoints (see ``_control``).
@@ -10,6 +12,7 @@ straight to moto. ``/_localaws/*`` are our control endpoints (see ``_control``).
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import threading
@@ -30,10 +33,10 @@ from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-from localaws import strict
+from localaws import import_keys, metrics, strict, usage
 from localaws.faults import CallJournal, CallRecord, Fault, FaultRegistry, wait
 from localaws.persistence import StateStore
-from localaws.wire import APIGATEWAY, AwsCall, error_response, identify
+from localaws.wire import APIGATEWAY, CLOUDWATCH, AwsCall, error_response, identify
 
 _READ_PREFIXES = ("Get", "List", "Describe")
 StartResponse = Callable[..., Any]
@@ -103,9 +106,26 @@ class LocalAwsApp:
         return response
 
     def _strict(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
+        if call.service == CLOUDWATCH and call.protocol == "json":
+            try:
+                return self._cloudwatch(environ, call, body)
+            except strict.ApiError as exc:
+                return error_response(call, exc.status, exc.code, exc.message)
         if call.service != APIGATEWAY:
             return self._moto(environ)
+        query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
         try:
+            if call.operation == "ImportApiKeys":
+                result = import_keys.import_api_keys(call.region, body, query)
+                return _json(result, 201)
+            if call.operation == "GetUsage":
+                return _json(usage.get_usage(call.region, _path_part(environ, 2), query))
+            if call.operation == "UpdateUsage":
+                operations = json.loads(body or b"{}").get("patchOperations") or []
+                plan_id, key_id = _path_part(environ, 2), _path_part(environ, 4)
+                return _json(usage.update_usage(call.region, plan_id, key_id, operations))
+            if call.operation == "CreateUsagePlan":
+                return self._create_usage_plan(environ, call)
             if call.operation in strict.PAGED_OPERATIONS:
                 return self._paged(environ, call)
             if call.operation == "CreateUsagePlanKey":
@@ -118,6 +138,41 @@ class LocalAwsApp:
         except strict.ApiError as exc:
             return error_response(call, exc.status, exc.code, exc.message)
         return self._moto(environ)
+
+    def _create_usage_plan(self, environ: dict[str, Any], call: AwsCall) -> Response:
+        """Moto creates the plan; we remember the day (quota ``offset`` applies then)."""
+        response = self._moto(environ)
+        if response.status_code in (200, 201):
+            plan_id = json.loads(response.get_data()).get("id")
+            if plan_id:
+                usage.usage_store.note_plan_created(call.region, str(plan_id))
+        return response
+
+    def _cloudwatch(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
+        """Percentile statistics (see ``localaws.metrics``); everything else is moto's."""
+        if call.operation == "GetMetricStatistics":
+            result = metrics.extended_statistics(call.region, body)
+            if result is None:
+                return self._moto(environ)
+            return _amz_json(result)
+        if call.operation != "GetMetricData":
+            return self._moto(environ)
+        request, percentile_queries = metrics.split_get_metric_data(body)
+        if not percentile_queries:
+            return self._moto(environ)
+        ours = metrics.percentile_results(call.region, request, percentile_queries)
+        rest = [q for q in request["MetricDataQueries"] if q not in percentile_queries]
+        moto_results: list[dict[str, Any]] = []
+        if rest:
+            inner_body = json.dumps(request | {"MetricDataQueries": rest}).encode()
+            inner = dict(environ)
+            inner["wsgi.input"] = io.BytesIO(inner_body)
+            inner["CONTENT_LENGTH"] = str(len(inner_body))
+            response = self._moto(inner)
+            if response.status_code != 200:
+                return response
+            moto_results = json.loads(response.get_data()).get("MetricDataResults", [])
+        return _amz_json({"MetricDataResults": metrics.merge_results(request, moto_results, ours)})
 
     def _update_usage_plan(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
         plan_id = _path_part(environ, 2)
@@ -167,8 +222,27 @@ class LocalAwsApp:
     def _control(self, request: Request) -> Response:
         """``/_localaws/faults`` (POST add, GET list, DELETE clear),
         ``/_localaws/calls`` (GET list, ``?operation=`` filter; DELETE clear),
-        ``/_localaws/reset`` (POST: wipe moto state, faults and journal)."""
+        ``/_localaws/usage`` (POST: set API Gateway usage counters, see ``_post_usage``;
+        GET ``?usagePlanId=&keyId=&date=[&region=]``: one counter; DELETE: clear all),
+        ``/_localaws/reset`` (POST: wipe moto state, usage, faults and journal)."""
         route = (request.method, request.path)
+        if route == ("POST", "/_localaws/usage"):
+            return self._post_usage(request)
+        if route == ("GET", "/_localaws/usage"):
+            try:
+                used = usage.usage_store.used(
+                    request.args["usagePlanId"],
+                    request.args["keyId"],
+                    datetime.date.fromisoformat(request.args["date"]),
+                    request.args.get("region", usage.DEFAULT_REGION),
+                )
+            except (KeyError, ValueError) as exc:
+                return _json({"error": f"usagePlanId, keyId and date are required: {exc}"}, 400)
+            return _json({"used": used})
+        if route == ("DELETE", "/_localaws/usage"):
+            usage.usage_store.reset()
+            self._mark_dirty()
+            return _json({"status": "ok"})
         if route == ("POST", "/_localaws/faults"):
             try:
                 fault = Fault.from_json(request.get_json(force=True))
@@ -190,9 +264,28 @@ class LocalAwsApp:
             return _json({"status": "ok"})
         return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
 
+    def _post_usage(self, request: Request) -> Response:
+        """Set (not add) daily ``used`` counters: one JSON object ``{"usagePlanId",
+        "keyId", "date": "YYYY-MM-DD", "used": N[, "region"]}`` or a list of them (applied
+        all-or-nothing). Plans and keys are not checked: a simulator may write first."""
+        try:
+            payload = request.get_json(force=True)
+            items = payload if isinstance(payload, list) else [payload]
+            records = [usage.UsageRecord.from_json(item) for item in items]
+        except (TypeError, ValueError, AttributeError) as exc:
+            return _json({"error": str(exc)}, 400)
+        count = usage.usage_store.set_many(records)
+        self._mark_dirty()
+        return _json({"status": "ok", "count": count})
+
+    def _mark_dirty(self) -> None:
+        if self.state is not None:
+            self.state.mark_dirty()
+
     def reset(self) -> None:
         with self.write_lock:
             moto_api_backend.reset()
+            usage.usage_store.reset()
         self.faults.clear()
         self.journal.clear()
         if self.state is not None:
@@ -207,6 +300,11 @@ def _path_part(environ: dict[str, Any], index: int) -> str:
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
+
+
+def _amz_json(data: Any) -> Response:
+    """A 200 in the awsJson1.0 protocol (CloudWatch)."""
+    return Response(json.dumps(data), status=200, content_type="application/x-amz-json-1.0")
 
 
 def build_app(state_file: Path | None = None) -> LocalAwsApp:

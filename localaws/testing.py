@@ -82,8 +82,33 @@ class LocalAwsControl:
     def clear_calls(self) -> None:
         self._request("DELETE", "/_localaws/calls")
 
+    def set_usage(
+        self,
+        usage_plan_id: str,
+        key_id: str,
+        date: str,
+        used: int,
+        region: str | None = None,
+    ) -> None:
+        """Set (not add) one API key's requests through a usage plan on a UTC day
+        (``date`` YYYY-MM-DD); GetUsage reports it. See ``localaws.usage``."""
+        item: dict[str, Any] = {
+            "usagePlanId": usage_plan_id,
+            "keyId": key_id,
+            "date": date,
+            "used": used,
+        }
+        if region is not None:
+            item["region"] = region
+        self._request("POST", "/_localaws/usage", item)
+
+    def set_usage_bulk(self, items: list[dict[str, Any]]) -> int:
+        """Many ``{"usagePlanId", "keyId", "date", "used"[, "region"]}`` at once."""
+        result: dict[str, Any] = self._request("POST", "/_localaws/usage", items)
+        return int(result["count"])
+
     def reset(self) -> None:
-        """Wipe moto's state, all faults and the journal."""
+        """Wipe moto's state, usage counters, all faults and the journal."""
         self._request("POST", "/_localaws/reset")
 
     def _request(self, method: str, path: str, payload: Any = None) -> Any:
