@@ -30,6 +30,11 @@ class ApiKey(SyncState):
     secret_sha256 = models.CharField(max_length=64, blank=True)
     secret_revealed_at = models.DateTimeField(null=True, blank=True)
     aws_id = models.CharField("API key id", max_length=32, blank=True)
+    imported_aws_name = models.CharField(
+        max_length=1024,
+        blank=True,
+        help_text="A key imported from an existing account keeps its AWS name.",
+    )
     enabled = models.BooleanField(default=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -56,7 +61,7 @@ class ApiKey(SyncState):
     @property
     def aws_name(self) -> str:
         """The key's name in API Gateway: unique and stable, so a crashed create can be found."""
-        return f"tollgate-{self.public_id}"
+        return self.imported_aws_name or f"tollgate-{self.public_id}"
 
     @property
     def is_revoked(self) -> bool:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "portal.customers",
     "portal.audit",
     "portal.console",
+    "portal.reconcile",
     "plans",
     "keys",
 ]
@@ -252,4 +253,8 @@ TOLLGATE = {
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-sync": {"task": "portal.tasks.sweep_pending", "schedule": 60.0},
     "discover-api-stages": {"task": "plans.tasks.discover_stages", "schedule": 600.0},
+    "reconcile-with-aws": {
+        "task": "portal.reconcile.tasks.reconcile_with_aws",
+        "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),
+    },
 }

@@ -44,6 +44,11 @@ class SyncState(models.Model):
     synced_at = models.DateTimeField(
         null=True, blank=True, help_text="When this object was last confirmed equal to AWS."
     )
+    drift = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the reconciler found different in AWS: differences and AWS's values.",
+    )
 
     class Meta:
         abstract = True
@@ -98,6 +103,11 @@ def note_retrying(model: type[SyncState], pk: int, version: int, message: str) -
     )
 
 
+def note_waiting(model: type[SyncState], pk: int, version: int, message: str) -> None:
+    """A note, not an error: the change waits for the AWS rate budget (portal/aws/limiter.py)."""
+    model._default_manager.filter(pk=pk, desired_version=version).update(sync_error=message[:2000])
+
+
 @contextmanager
 def object_lock(name: str, *, ttl_seconds: int = 300) -> Iterator[bool]:
     """One sync at a time per object, across every worker (the cache is shared).
@@ -121,6 +131,9 @@ def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
 
 
 MAX_TRANSIENT_RETRIES = 12
+# A task header counting the retries spent waiting for the AWS rate budget: they are not
+# attempts, so they neither count toward MAX_TRANSIENT_RETRIES nor lengthen the backoff.
+BUDGET_WAITS_HEADER = "tollgate_budget_waits"
 
 
 class LockBusy(Exception):
@@ -138,7 +151,10 @@ def converge(
 
     Raises LockBusy or TransientSyncError for the task to retry; a permanent error, or a
     transient one that outlived every retry, leaves the row *failed* with a readable message.
+    Waiting for the AWS rate budget (RateBudgetWait) never fails a row.
     """
+    from portal.aws.limiter import RateBudgetWait  # portal.aws imports this module
+
     obj = model._default_manager.filter(pk=pk).first()
     if obj is None:
         return
@@ -155,6 +171,9 @@ def converge(
             logger.warning("sync of %s %s failed: %s", model._meta.label_lower, pk, exc)
             mark_failed(model, pk, version, str(exc))
             return
+        except RateBudgetWait as exc:
+            note_waiting(model, pk, version, str(exc))
+            raise
         except TransientSyncError as exc:
             if attempt >= MAX_TRANSIENT_RETRIES:
                 mark_failed(
@@ -168,12 +187,20 @@ def converge(
 
 def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synced], None]) -> None:
     """The body of every sync task: converge, and turn "try later" into a Celery retry."""
+    from portal.aws.limiter import RateBudgetWait  # portal.aws imports this module
+
+    budget_waits = int(getattr(task.request, BUDGET_WAITS_HEADER, None) or 0)
+    attempt = max(0, task.request.retries - budget_waits)
     try:
-        converge(model, pk, push, attempt=task.request.retries)
+        converge(model, pk, push, attempt=attempt)
     except LockBusy as exc:
         raise task.retry(exc=exc, countdown=random.uniform(0.2, 1.0)) from exc
+    except RateBudgetWait as exc:
+        headers = {**(task.request.headers or {}), BUDGET_WAITS_HEADER: budget_waits + 1}
+        countdown = exc.retry_after + random.uniform(0.05, 0.5)
+        raise task.retry(exc=exc, countdown=countdown, headers=headers) from exc
     except TransientSyncError as exc:
-        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=backoff_seconds(attempt)) from exc
 
 
 def enqueue_on_commit(task: Any, pk: int) -> None:

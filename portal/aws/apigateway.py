@@ -144,6 +144,10 @@ def _plan_request(spec: UsagePlanSpec) -> dict[str, Any]:
     return request
 
 
+def list_usage_plans() -> list[dict[str, Any]]:
+    return _paged("get_usage_plans")
+
+
 def find_usage_plan(owner_id: str) -> dict[str, Any] | None:
     for plan in _paged("get_usage_plans"):
         if (plan.get("tags") or {}).get(OWNER_TAG) == owner_id:
@@ -167,46 +171,102 @@ def _number(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[str, str]]:
-    """The patch operations that turn `current` (GetUsagePlan) into `spec`."""
-    ops: list[dict[str, str]] = []
-    if current.get("name") != spec.name:
-        ops.append({"op": "replace", "path": "/name", "value": spec.name})
-    if (current.get("description") or "") != spec.description:
-        ops.append({"op": "replace", "path": "/description", "value": spec.description})
+@dataclass(frozen=True)
+class Difference:
+    """One field on which AWS and Tollgate disagree, in words a person can compare."""
 
-    have_stages = {
-        StageRef(s["apiId"], s["stage"]) for s in current.get("apiStages") or [] if "apiId" in s
-    }
-    for stage in sorted(have_stages - spec.stages, key=lambda s: s.patch_value):
+    field: str
+    ours: str
+    aws: str
+
+
+def usage_plan_state(current: dict[str, Any]) -> UsagePlanSpec:
+    """What a GetUsagePlan answer says, in the same terms as the spec we push."""
+    throttle = current.get("throttle") or {}
+    quota = current.get("quota") or {}
+    rate, burst = _number(throttle.get("rateLimit")), _number(throttle.get("burstLimit"))
+    limit = _number(quota.get("limit"))
+    return UsagePlanSpec(
+        owner_id=(current.get("tags") or {}).get(OWNER_TAG, ""),
+        name=current.get("name", ""),
+        description=current.get("description") or "",
+        stages=frozenset(
+            StageRef(s["apiId"], s["stage"]) for s in current.get("apiStages") or [] if "apiId" in s
+        ),
+        throttle=Throttle(rate, int(burst)) if rate is not None and burst is not None else None,
+        quota=Quota(int(limit), str(quota.get("period", "")), int(quota.get("offset") or 0))
+        if limit is not None
+        else None,
+    )
+
+
+def _throttle_words(throttle: Throttle | None) -> str:
+    return f"{throttle.rate.normalize():f} req/s, burst {throttle.burst}" if throttle else "none"
+
+
+def _quota_words(quota: Quota | None) -> str:
+    if quota is None:
+        return "none"
+    offset = f", offset {quota.offset}" if quota.offset else ""
+    return f"{quota.limit} per {quota.period.lower()}{offset}"
+
+
+def _stage_words(stages: frozenset[StageRef]) -> str:
+    return ", ".join(sorted(s.patch_value for s in stages)) or "none"
+
+
+def usage_plan_differences(aws: UsagePlanSpec, ours: UsagePlanSpec) -> list[Difference]:
+    found: list[Difference] = []
+    if aws.name != ours.name:
+        found.append(Difference("name", ours.name, aws.name))
+    if aws.description != ours.description:
+        found.append(Difference("description", ours.description, aws.description))
+    if aws.stages != ours.stages:
+        found.append(Difference("stages", _stage_words(ours.stages), _stage_words(aws.stages)))
+    if aws.throttle != ours.throttle:
+        found.append(
+            Difference("throttle", _throttle_words(ours.throttle), _throttle_words(aws.throttle))
+        )
+    if aws.quota != ours.quota:
+        found.append(Difference("quota", _quota_words(ours.quota), _quota_words(aws.quota)))
+    return found
+
+
+def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[str, str]]:
+    """The patch operations that turn `current` (GetUsagePlan) into `spec`, and nothing more."""
+    have = usage_plan_state(current)
+    ops: list[dict[str, str]] = []
+    if have.name != spec.name:
+        ops.append({"op": "replace", "path": "/name", "value": spec.name})
+    if have.description != spec.description:
+        ops.append({"op": "replace", "path": "/description", "value": spec.description})
+    for stage in sorted(have.stages - spec.stages, key=lambda s: s.patch_value):
         ops.append({"op": "remove", "path": "/apiStages", "value": stage.patch_value})
-    for stage in sorted(spec.stages - have_stages, key=lambda s: s.patch_value):
+    for stage in sorted(spec.stages - have.stages, key=lambda s: s.patch_value):
         ops.append({"op": "add", "path": "/apiStages", "value": stage.patch_value})
 
-    throttle = current.get("throttle") or {}
     if spec.throttle is None:
-        if throttle:
+        if have.throttle is not None:
             ops.append({"op": "remove", "path": "/throttle"})
     else:
-        if _number(throttle.get("rateLimit")) != spec.throttle.rate:
+        if have.throttle is None or have.throttle.rate != spec.throttle.rate:
             ops.append(
                 {"op": "replace", "path": "/throttle/rateLimit", "value": str(spec.throttle.rate)}
             )
-        if _number(throttle.get("burstLimit")) != spec.throttle.burst:
+        if have.throttle is None or have.throttle.burst != spec.throttle.burst:
             ops.append(
                 {"op": "replace", "path": "/throttle/burstLimit", "value": str(spec.throttle.burst)}
             )
 
-    quota = current.get("quota") or {}
     if spec.quota is None:
-        if quota:
+        if have.quota is not None:
             ops.append({"op": "remove", "path": "/quota"})
     else:
-        if _number(quota.get("limit")) != spec.quota.limit:
+        if have.quota is None or have.quota.limit != spec.quota.limit:
             ops.append({"op": "replace", "path": "/quota/limit", "value": str(spec.quota.limit)})
-        if quota.get("period") != spec.quota.period:
+        if have.quota is None or have.quota.period != spec.quota.period:
             ops.append({"op": "replace", "path": "/quota/period", "value": spec.quota.period})
-        if _number(quota.get("offset") or 0) != spec.quota.offset:
+        if have.quota is None or have.quota.offset != spec.quota.offset:
             ops.append({"op": "replace", "path": "/quota/offset", "value": str(spec.quota.offset)})
     return ops
 
@@ -273,6 +333,33 @@ def _api_key(item: dict[str, Any]) -> AwsApiKey:
 def secret_fingerprint(value: str) -> tuple[str, str]:
     """The SHA-256 we keep of a key's secret, and the short prefix people recognise it by."""
     return hashlib.sha256(value.encode()).hexdigest(), value[:5]
+
+
+def list_api_keys() -> list[AwsApiKey]:
+    """Every API key in the account (500 a page), without values."""
+    return [_api_key(item) for item in _paged("get_api_keys", includeValues=False)]
+
+
+def api_key_fingerprints(key_ids: set[str]) -> dict[str, tuple[AwsApiKey, str, str]]:
+    """(key, SHA-256, display prefix) of each wanted key; the values themselves go no further."""
+    found: dict[str, tuple[AwsApiKey, str, str]] = {}
+    for item in _paged("get_api_keys", includeValues=True):
+        if item["id"] in key_ids:
+            digest, prefix = secret_fingerprint(item["value"])
+            found[item["id"]] = (_api_key(item), digest, prefix)
+    return found
+
+
+def api_key_differences(aws: AwsApiKey, ours: ApiKeySpec) -> list[Difference]:
+    found: list[Difference] = []
+    if aws.name != ours.name:
+        found.append(Difference("name in AWS", ours.name, aws.name))
+    if aws.description != ours.description:
+        found.append(Difference("description", ours.description, aws.description))
+    if aws.enabled != ours.enabled:
+        words = {True: "enabled", False: "disabled"}
+        found.append(Difference("enabled", words[ours.enabled], words[aws.enabled]))
+    return found
 
 
 def find_api_key(spec: ApiKeySpec) -> AwsApiKey | None:

@@ -7,6 +7,8 @@ import boto3
 from botocore.config import Config
 from django.conf import settings
 
+from portal.aws.limiter import get_limiter
+
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
 
@@ -23,12 +25,26 @@ _CONFIG = Config(
 )
 
 
+def _limit_rate(model: Any, **kwargs: Any) -> None:
+    """botocore's before-call hook: wait for the shared API Gateway rate budget (limiter.py).
+
+    It must return None: a value returned from before-call would replace the AWS response.
+    """
+    get_limiter().acquire(model.name)
+
+
 def _client(service: str) -> Any:
     clients: dict[str, Any] = getattr(_local, "clients", None) or {}
     _local.clients = clients
     if service not in clients:
         session: Any = boto3.session.Session()
-        clients[service] = session.client(service, region_name=settings.AWS_REGION, config=_CONFIG)
+        client = session.client(service, region_name=settings.AWS_REGION, config=_CONFIG)
+        if service == "apigateway":
+            # Every API Gateway call, paginated ones included, passes here once ("apigateway" is
+            # botocore's alias of the event's service id "api-gateway"). CloudWatch has other
+            # limits and is not counted.
+            client.meta.events.register("before-call.api-gateway", _limit_rate)
+        clients[service] = client
     return clients[service]
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from plans import views as plan_views
 from portal.console import views
+from portal.reconcile import views as reconcile_views
 
 app_name = "console"
 urlpatterns = [
@@ -22,6 +23,13 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),
+    path("sync/", reconcile_views.drift_page, name="drift"),
+    path("sync/check/", reconcile_views.reconcile_now, name="reconcile-now"),
+    path(
+        "sync/<str:kind>/<int:object_id>/settle/<str:side>/",
+        reconcile_views.drift_settle,
+        name="drift-settle",
+    ),
     path("sync/<str:kind>/<int:object_id>/", views.sync_status, name="sync-status"),
     path("sync/<str:kind>/<int:object_id>/retry/", views.sync_retry, name="sync-retry"),
 ]

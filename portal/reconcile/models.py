@@ -1,0 +1,22 @@
+from django.db import models
+
+
+class ReconcileRun(models.Model):
+    """One comparison of the whole database with API Gateway."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    summary = models.JSONField(default=dict)
+    foreign_usage_plans = models.JSONField(
+        default=list,
+        help_text="Usage plans in AWS that Tollgate did not create: offered for import.",
+    )
+    foreign_key_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"reconcile at {self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,455 @@
+"""Compare the whole database with API Gateway and converge, or show people what differs.
+
+One pass reads AWS in pages — usage plans, API keys (500 a page), the keys of each of our usage
+plans — and makes no write at all when everything is in sync. Then, for each object:
+
+- never reached AWS, or failed → sent to its sync task again;
+- deleted here (revoked key, archived tier) but still in AWS → sent to its sync task, which
+  deletes it;
+- tagged as ours but unknown here (a leftover) → deleted from AWS;
+- different in AWS from what we last confirmed (someone used the AWS console) → marked
+  *drifted*, with the differences, for an admin to settle on the drift page: push ours, or
+  accept AWS's values;
+- created outside Tollgate → listed for import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from keys.models import ApiKey
+from keys.sync import api_key_spec
+from plans.models import Plan, Subscription, SubscriptionStatus
+from plans.sync import usage_plan_spec
+from portal.audit.services import audit
+from portal.aws import apigateway as aws
+from portal.reconcile.models import ReconcileRun
+from portal.sync import SyncState, SyncStatus, bump_desired_version, enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+DELETED_IN_AWS = "deleted in AWS"
+
+
+@dataclass
+class ReconcileReport:
+    checked_tiers: int = 0
+    checked_keys: int = 0
+    in_sync: int = 0
+    resync: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    foreign_usage_plans: list[dict[str, Any]] = field(default_factory=list)
+    foreign_key_count: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "tiers_checked": self.checked_tiers,
+            "keys_checked": self.checked_keys,
+            "in_sync": self.in_sync,
+            "resync": len(self.resync),
+            "drifted": len(self.drifted),
+            "removed": len(self.removed),
+            "foreign_usage_plans": len(self.foreign_usage_plans),
+            "foreign_keys": self.foreign_key_count,
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"resync   {line}" for line in self.resync]
+        out += [f"drifted  {line}" for line in self.drifted]
+        out += [f"remove   {line}" for line in self.removed]
+        out += [
+            f"foreign  usage plan {p['id']} “{p['name']}” (not created by Tollgate; import it on the console)"
+            for p in self.foreign_usage_plans
+        ]
+        if self.foreign_key_count:
+            out.append(f"foreign  {self.foreign_key_count} API keys not created by Tollgate")
+        return out
+
+
+def _owner(tags: dict[str, str] | None) -> tuple[str, str]:
+    """('plan', '12') or ('key', '<uuid>') from our tag; ('', '') for a foreign object."""
+    kind, _, ident = (tags or {}).get(aws.OWNER_TAG, "").partition(":")
+    return kind, ident
+
+
+def _differences_json(differences: list[aws.Difference]) -> list[dict[str, str]]:
+    return [{"field": d.field, "ours": d.ours, "aws": d.aws} for d in differences]
+
+
+def _mark_drifted(obj: SyncState, differences: list[aws.Difference], aws_state: Any) -> None:
+    type(obj)._default_manager.filter(
+        pk=obj.pk,
+        desired_version=obj.desired_version,
+        sync_status__in=[SyncStatus.SYNCED, SyncStatus.DRIFTED],
+    ).update(
+        sync_status=SyncStatus.DRIFTED,
+        drift={
+            "detected_at": timezone.now().isoformat(),
+            "differences": _differences_json(differences),
+            "aws": aws_state,
+        },
+    )
+
+
+def _confirm(model: type[SyncState], pks: list[int]) -> None:
+    """These rows equal AWS right now: record the time, and clear a drift that went away."""
+    if pks:
+        model._default_manager.filter(
+            pk__in=pks, sync_status__in=[SyncStatus.SYNCED, SyncStatus.DRIFTED]
+        ).update(sync_status=SyncStatus.SYNCED, synced_at=timezone.now(), drift=None)
+
+
+def _resync(obj: SyncState, task: Any) -> None:
+    with transaction.atomic():
+        bump_desired_version(obj)
+        enqueue_on_commit(task, obj.pk)
+
+
+def _plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
+    return {
+        "name": state.name,
+        "description": state.description,
+        "stages": sorted(s.patch_value for s in state.stages),
+        "throttle": None
+        if state.throttle is None
+        else {"rate": str(state.throttle.rate), "burst": state.throttle.burst},
+        "quota": None
+        if state.quota is None
+        else {
+            "limit": state.quota.limit,
+            "period": state.quota.period,
+            "offset": state.quota.offset,
+        },
+    }
+
+
+def reconcile(*, dry_run: bool = False) -> ReconcileReport:
+    from keys.tasks import sync_key
+    from plans.tasks import sync_plan
+
+    run = ReconcileRun.objects.create(dry_run=dry_run)
+    report = ReconcileReport()
+    try:
+        aws_plans = {plan["id"]: plan for plan in aws.list_usage_plans()}
+        aws_keys = {key.aws_id: key for key in aws.list_api_keys()}
+        ours_in_aws = {pid: p for pid, p in aws_plans.items() if _owner(p.get("tags"))[0] == "plan"}
+        members: dict[str, set[str]] = defaultdict(set)
+        for plan_id in ours_in_aws:
+            for key_id in aws.keys_of_usage_plan(plan_id):
+                members[key_id].add(plan_id)
+
+        _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, sync_plan)
+        _reconcile_keys(report, aws_keys, members, dry_run, sync_key)
+        adopted = set(Plan.objects.exclude(aws_id="").values_list("aws_id", flat=True))
+        report.foreign_usage_plans = [
+            {"id": pid, "name": p.get("name", ""), "description": p.get("description") or ""}
+            for pid, p in sorted(aws_plans.items())
+            if not _owner(p.get("tags"))[0] and pid not in adopted
+        ]
+    except Exception as exc:
+        run.error = str(exc)[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["error", "finished_at"])
+        raise
+    run.summary = report.summary()
+    run.foreign_usage_plans = report.foreign_usage_plans
+    run.foreign_key_count = report.foreign_key_count
+    run.finished_at = timezone.now()
+    run.save()
+    return report
+
+
+def _reconcile_tiers(
+    report: ReconcileReport,
+    aws_plans: dict[str, dict[str, Any]],
+    ours_in_aws: dict[str, dict[str, Any]],
+    dry_run: bool,
+    sync_plan: Any,
+) -> None:
+    confirmed: list[int] = []
+    known: dict[str, str] = {}
+    for plan in Plan.objects.prefetch_related("stages"):
+        report.checked_tiers += 1
+        known[str(plan.pk)] = plan.aws_id
+        if plan.sync_status == SyncStatus.PENDING:
+            continue  # its sync task is on the way
+        label = f"tier “{plan.name}”"
+        if plan.is_archived:
+            if plan.aws_id in aws_plans:
+                report.resync.append(f"{label}: archived here, still in AWS → delete it")
+                if not dry_run:
+                    _resync(plan, sync_plan)
+            else:
+                report.in_sync += 1
+            continue
+        if plan.sync_status == SyncStatus.FAILED or not plan.aws_id:
+            report.resync.append(f"{label}: not yet in AWS → sync it")
+            if not dry_run:
+                _resync(plan, sync_plan)
+            continue
+        current = aws_plans.get(plan.aws_id)
+        if current is None:
+            differences = [aws.Difference("usage plan", f"exists ({plan.aws_id})", DELETED_IN_AWS)]
+            state: Any = None
+        else:
+            aws_state = aws.usage_plan_state(current)
+            differences = aws.usage_plan_differences(aws_state, usage_plan_spec(plan))
+            state = _plan_state_json(aws_state)
+        if differences:
+            report.drifted.append(
+                f"{label}: "
+                + "; ".join(f"{d.field} is {d.aws} in AWS, {d.ours} here" for d in differences)
+            )
+            if not dry_run:
+                _mark_drifted(plan, differences, state)
+        else:
+            report.in_sync += 1
+            confirmed.append(plan.pk)
+    if not dry_run:
+        _confirm(Plan, confirmed)
+
+    for plan_id, aws_plan in ours_in_aws.items():
+        _, owner = _owner(aws_plan.get("tags"))
+        if known.get(owner) == plan_id or (owner in known and not known[owner]):
+            continue  # ours, or a crashed create the tier's own sync task will adopt
+        report.removed.append(
+            f"usage plan {plan_id} “{aws_plan.get('name', '')}”: left over by Tollgate → delete it"
+        )
+        if not dry_run:
+            aws.delete_usage_plan(plan_id)
+
+
+def _reconcile_keys(
+    report: ReconcileReport,
+    aws_keys: dict[str, aws.AwsApiKey],
+    members: dict[str, set[str]],
+    dry_run: bool,
+    sync_key: Any,
+) -> None:
+    plan_of_customer = dict(
+        Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).values_list(
+            "customer_id", "plan__aws_id"
+        )
+    )
+    plan_names = dict(Plan.objects.exclude(aws_id="").values_list("aws_id", "name"))
+    confirmed: list[int] = []
+    known: dict[str, str] = {}
+    keys = ApiKey.objects.select_related("customer").order_by("pk")
+    for key in keys.iterator(chunk_size=2000):
+        report.checked_keys += 1
+        known[str(key.public_id)] = key.aws_id
+        if key.sync_status == SyncStatus.PENDING:
+            continue
+        label = f"key “{key.name}” of {key.customer.name}"
+        if key.is_revoked:
+            if key.aws_id in aws_keys:
+                report.resync.append(f"{label}: revoked here, still in AWS → delete it")
+                if not dry_run:
+                    _resync(key, sync_key)
+            else:
+                report.in_sync += 1
+            continue
+        if key.sync_status == SyncStatus.FAILED or not key.aws_id:
+            report.resync.append(f"{label}: not yet in AWS → sync it")
+            if not dry_run:
+                _resync(key, sync_key)
+            continue
+        current = aws_keys.get(key.aws_id)
+        if current is None:
+            differences = [aws.Difference("API key", f"exists ({key.aws_id})", DELETED_IN_AWS)]
+            state: Any = None
+        else:
+            differences = aws.api_key_differences(current, api_key_spec(key))
+            expected = plan_of_customer.get(key.customer_id) or ""
+            actual = members.get(key.aws_id, set())
+            if actual != ({expected} if expected else set()):
+                differences.append(
+                    aws.Difference(
+                        "usage plan",
+                        plan_names.get(expected, "none"),
+                        ", ".join(sorted(plan_names.get(p, p) for p in actual)) or "none",
+                    )
+                )
+            state = {"enabled": current.enabled, "description": current.description}
+        if differences:
+            report.drifted.append(
+                f"{label}: "
+                + "; ".join(f"{d.field} is {d.aws} in AWS, {d.ours} here" for d in differences)
+            )
+            if not dry_run:
+                _mark_drifted(key, differences, state)
+        else:
+            report.in_sync += 1
+            confirmed.append(key.pk)
+        if len(confirmed) >= 2000 and not dry_run:
+            _confirm(ApiKey, confirmed)
+            confirmed = []
+    if not dry_run:
+        _confirm(ApiKey, confirmed)
+
+    adopted = set(known.values())
+    for aws_id, aws_key in aws_keys.items():
+        kind, owner = _owner(aws_key.tags)
+        if kind != "key":
+            if aws_id not in adopted:  # imported keys keep their own AWS name and no tag
+                report.foreign_key_count += 1
+            continue
+        if known.get(owner) == aws_id or (owner in known and not known[owner]):
+            continue
+        report.removed.append(f"API key {aws_id}: left over by Tollgate → delete it")
+        if not dry_run:
+            aws.delete_api_key(aws_id)
+
+
+def latest_run() -> ReconcileRun | None:
+    return ReconcileRun.objects.filter(finished_at__isnull=False, dry_run=False).first()
+
+
+def drifted(model: type[models.Model]) -> models.QuerySet[Any]:
+    return model._default_manager.filter(sync_status=SyncStatus.DRIFTED)
+
+
+# --- settling a drift -----------------------------------------------------------------------
+
+
+def is_deleted_in_aws(obj: SyncState) -> bool:
+    differences = (obj.drift or {}).get("differences", [])
+    return any(d.get("aws") == DELETED_IN_AWS for d in differences)
+
+
+ACCEPTABLE_KEY_FIELDS = {"enabled", "API key"}
+
+
+def can_accept_aws(obj: SyncState) -> bool:
+    """Whether AWS's values can be written back here (a key's AWS name or plan cannot)."""
+    if obj.sync_status != SyncStatus.DRIFTED or not obj.drift:
+        return False
+    if isinstance(obj, ApiKey):
+        return all(d["field"] in ACCEPTABLE_KEY_FIELDS for d in obj.drift.get("differences", []))
+    return True
+
+
+def _locked_drifted(obj: SyncState) -> Any:
+    locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+    if locked.sync_status != SyncStatus.DRIFTED:
+        raise ValidationError("This object is no longer drifted; reload the page.")
+    return locked
+
+
+def _settled_as_is(obj: SyncState) -> None:
+    type(obj)._default_manager.filter(pk=obj.pk).update(
+        sync_status=SyncStatus.SYNCED,
+        synced_version=models.F("desired_version"),
+        sync_error="",
+        drift=None,
+        synced_at=timezone.now(),
+    )
+
+
+def drift_push_ours(*, actor: Any, obj: SyncState, ip: str | None = None) -> None:
+    """Overwrite AWS with Tollgate's values; recreate what was deleted there."""
+    from keys.services import keys_resync_for_customer
+    from keys.tasks import sync_key
+    from plans.tasks import sync_plan
+
+    with transaction.atomic():
+        obj = _locked_drifted(obj)
+        deleted = is_deleted_in_aws(obj)
+        before = obj.drift
+        if isinstance(obj, ApiKey):
+            if deleted:
+                # A new key with a new secret; its creator may reveal that one once.
+                ApiKey.objects.filter(pk=obj.pk).update(
+                    aws_id="", secret_sha256="", display_prefix="", secret_revealed_at=None
+                )
+            task: Any = sync_key
+        else:
+            assert isinstance(obj, Plan)
+            if deleted:
+                Plan.objects.filter(pk=obj.pk).update(aws_id="")
+                for subscription in Subscription.objects.filter(
+                    plan=obj, status=SubscriptionStatus.ACTIVE
+                ).select_related("customer"):
+                    keys_resync_for_customer(subscription.customer)
+            task = sync_plan
+        type(obj)._default_manager.filter(pk=obj.pk).update(drift=None)
+        bump_desired_version(obj)
+        audit(actor=actor, action="drift.pushed_ours", target=obj, before=before, ip=ip)
+        enqueue_on_commit(task, obj.pk)
+
+
+def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> None:
+    """Write AWS's values into Tollgate, as found by the last reconcile; nothing is sent to AWS."""
+    with transaction.atomic():
+        obj = _locked_drifted(obj)
+        if not can_accept_aws(obj):
+            raise ValidationError(
+                "Only “push ours” can settle a changed AWS name, description or usage plan of a key."
+            )
+        deleted = is_deleted_in_aws(obj)
+        before = obj.drift
+        if isinstance(obj, ApiKey):
+            if deleted:
+                obj.revoked_at = timezone.now()
+                obj.save(update_fields=["revoked_at"])
+            else:
+                obj.enabled = bool((obj.drift or {})["aws"]["enabled"])
+                obj.save(update_fields=["enabled"])
+        else:
+            assert isinstance(obj, Plan)
+            if deleted:
+                on_it = Subscription.objects.filter(
+                    plan=obj, status=SubscriptionStatus.ACTIVE
+                ).count()
+                if on_it or obj.is_default:
+                    raise ValidationError(
+                        "Customers depend on this tier: push ours to recreate it in AWS, "
+                        "or move them to another tier and make another one the default first."
+                    )
+                obj.archived_at = timezone.now()
+                obj.aws_id = ""
+                obj.save(update_fields=["archived_at", "aws_id"])
+            else:
+                _accept_usage_plan(obj, (obj.drift or {})["aws"])
+        _settled_as_is(obj)
+        audit(actor=actor, action="drift.accepted_aws", target=obj, before=before, ip=ip)
+
+
+def _accept_usage_plan(plan: Plan, state: dict[str, Any]) -> None:
+    from plans.models import ApiStage
+
+    stages = []
+    for ref in state["stages"]:
+        rest_api_id, _, stage_name = ref.partition(":")
+        stage = ApiStage.objects.filter(rest_api_id=rest_api_id, stage_name=stage_name).first()
+        if stage is None:
+            raise ValidationError(
+                f"AWS covers stage {ref}, which Tollgate has not discovered; refresh the stages first."
+            )
+        stages.append(stage)
+    throttle, quota = state["throttle"], state["quota"]
+    plan.name = state["name"]
+    plan.description = state["description"]
+    plan.throttle_rate = None if throttle is None else Decimal(throttle["rate"])
+    plan.throttle_burst = None if throttle is None else throttle["burst"]
+    plan.quota_limit = None if quota is None else quota["limit"]
+    plan.quota_period = "" if quota is None else quota["period"]
+    plan.quota_offset = 0 if quota is None else quota["offset"]
+    try:
+        plan.full_clean(exclude=["slug"], validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationError(
+            "AWS's values break Tollgate's rules, so they cannot be accepted: "
+            + " ".join(exc.messages)
+        ) from exc
+    plan.save()
+    plan.stages.set(stages)

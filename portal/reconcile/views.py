@@ -1,0 +1,93 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from keys.models import ApiKey
+from plans.models import Plan
+from portal.accounts.access import admin_required, client_ip, staff_required
+from portal.reconcile.services import (
+    can_accept_aws,
+    drift_accept_aws,
+    drift_push_ours,
+    is_deleted_in_aws,
+    latest_run,
+)
+from portal.reconcile.tasks import reconcile_with_aws
+from portal.sync import SyncState, SyncStatus
+
+KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
+
+
+def _rows(kind: str, objects: list[SyncState]) -> list[dict[str, object]]:
+    return [
+        {
+            "kind": kind,
+            "obj": obj,
+            "differences": (obj.drift or {}).get("differences", []),
+            "detected_at": (obj.drift or {}).get("detected_at"),
+            "can_accept": can_accept_aws(obj),
+            "deleted": is_deleted_in_aws(obj),
+        }
+        for obj in objects
+    ]
+
+
+@staff_required
+def drift_page(request: HttpRequest) -> HttpResponse:
+    drifted = _rows("tier", list(Plan.objects.filter(sync_status=SyncStatus.DRIFTED))) + _rows(
+        "key",
+        list(
+            ApiKey.objects.filter(sync_status=SyncStatus.DRIFTED).select_related("customer")[:200]
+        ),
+    )
+    unsettled = [SyncStatus.PENDING, SyncStatus.FAILED]
+    return render(
+        request,
+        "admin_console/drift.html",
+        {
+            "drifted": drifted,
+            "unsettled_tiers": Plan.objects.filter(sync_status__in=unsettled),
+            "unsettled_keys": ApiKey.objects.filter(sync_status__in=unsettled)
+            .select_related("customer")
+            .order_by("sync_status", "-sync_requested_at")[:200],
+            "run": latest_run(),
+        },
+    )
+
+
+def _drifted_object(kind: str, object_id: int) -> SyncState:
+    model = KINDS.get(kind)
+    if model is None:
+        raise Http404
+    return get_object_or_404(model, pk=object_id)
+
+
+@admin_required
+@require_POST
+def drift_settle(request: HttpRequest, kind: str, object_id: int, side: str) -> HttpResponse:
+    obj = _drifted_object(kind, object_id)
+    settle = {"ours": drift_push_ours, "aws": drift_accept_aws}.get(side)
+    if settle is None:
+        raise Http404
+    try:
+        settle(actor=request.user, obj=obj, ip=client_ip(request))
+    except ValidationError as exc:
+        messages.error(request, f"{obj}: {' '.join(exc.messages)}")
+    else:
+        messages.success(
+            request,
+            f"{obj}: pushing Tollgate's values to AWS."
+            if side == "ours"
+            else f"{obj}: AWS's values are now Tollgate's.",
+        )
+    return redirect("console:drift")
+
+
+@admin_required
+@require_POST
+def reconcile_now(request: HttpRequest) -> HttpResponse:
+    reconcile_with_aws.delay()
+    messages.info(request, "Comparing Tollgate with API Gateway; reload in a moment.")
+    return redirect("console:drift")
