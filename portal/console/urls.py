@@ -23,6 +23,8 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),
+    path("import/", reconcile_views.import_page, name="import"),
+    path("import/<str:aws_plan_id>/", reconcile_views.import_usage_plan, name="import-plan"),
     path("sync/", reconcile_views.drift_page, name="drift"),
     path("sync/check/", reconcile_views.reconcile_now, name="reconcile-now"),
     path(

@@ -18,12 +18,13 @@ from keys.models import ApiKey
 from keys.services import keys_resync_for_customer
 from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
 from plans.services import stages_discover
+from plans.tasks import sync_plan
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.customers.models import Customer
 from portal.customers.services import unique_customer_slug
-from portal.sync import SyncStatus
+from portal.sync import enqueue_on_commit
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,6 @@ def adopt_usage_plan(
             quota_period=state.quota.period if state.quota else "",
             quota_offset=state.quota.offset if state.quota else 0,
             aws_id=aws_plan_id,
-            synced_version=1,
-            sync_status=SyncStatus.SYNCED,
-            synced_at=now,
         )
         while Plan.objects.filter(slug=plan.slug).exists():
             plan.slug = f"{plan.slug[:50]}-{aws_plan_id}"
@@ -169,6 +167,8 @@ def adopt_usage_plan(
             after={"usage_plan": aws_plan_id, "customer": customer.name, "keys": len(fingerprints)},
             ip=ip,
         )
-        # Each key gets Tollgate's description in AWS (and any enabled mismatch settled).
+        # One sync each gives the usage plan the tier's name and every key Tollgate's
+        # description; both patch only what differs.
+        enqueue_on_commit(sync_plan, plan.pk)
         keys_resync_for_customer(customer)
     return AdoptionResult(plan=plan, customer=customer, keys_imported=len(fingerprints))

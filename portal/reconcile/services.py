@@ -141,7 +141,12 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
     try:
         aws_plans = {plan["id"]: plan for plan in aws.list_usage_plans()}
         aws_keys = {key.aws_id: key for key in aws.list_api_keys()}
-        ours_in_aws = {pid: p for pid, p in aws_plans.items() if _owner(p.get("tags"))[0] == "plan"}
+        adopted = set(Plan.objects.exclude(aws_id="").values_list("aws_id", flat=True))
+        ours_in_aws = {
+            pid: p
+            for pid, p in aws_plans.items()
+            if _owner(p.get("tags"))[0] == "plan" or pid in adopted
+        }
         members: dict[str, set[str]] = defaultdict(set)
         for plan_id in ours_in_aws:
             for key_id in aws.keys_of_usage_plan(plan_id):
@@ -149,7 +154,6 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
 
         _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, sync_plan)
         _reconcile_keys(report, aws_keys, members, dry_run, sync_key)
-        adopted = set(Plan.objects.exclude(aws_id="").values_list("aws_id", flat=True))
         report.foreign_usage_plans = [
             {"id": pid, "name": p.get("name", ""), "description": p.get("description") or ""}
             for pid, p in sorted(aws_plans.items())
@@ -218,7 +222,9 @@ def _reconcile_tiers(
         _confirm(Plan, confirmed)
 
     for plan_id, aws_plan in ours_in_aws.items():
-        _, owner = _owner(aws_plan.get("tags"))
+        kind, owner = _owner(aws_plan.get("tags"))
+        if kind != "plan":
+            continue  # imported from outside Tollgate: it keeps no tag
         if known.get(owner) == plan_id or (owner in known and not known[owner]):
             continue  # ours, or a crashed create the tier's own sync task will adopt
         report.removed.append(

@@ -7,6 +7,8 @@ from django.views.decorators.http import require_POST
 from keys.models import ApiKey
 from plans.models import Plan
 from portal.accounts.access import admin_required, client_ip, staff_required
+from portal.customers.models import Customer
+from portal.reconcile.adoption import adopt_usage_plan
 from portal.reconcile.services import (
     can_accept_aws,
     drift_accept_aws,
@@ -91,3 +93,46 @@ def reconcile_now(request: HttpRequest) -> HttpResponse:
     reconcile_with_aws.delay()
     messages.info(request, "Comparing Tollgate with API Gateway; reload in a moment.")
     return redirect("console:drift")
+
+
+@staff_required
+def import_page(request: HttpRequest) -> HttpResponse:
+    run = latest_run()
+    return render(
+        request,
+        "admin_console/import.html",
+        {
+            "run": run,
+            "foreign_plans": run.foreign_usage_plans if run else [],
+            "customers": Customer.objects.order_by("name"),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def import_usage_plan(request: HttpRequest, aws_plan_id: str) -> HttpResponse:
+    customer_id = request.POST.get("customer", "")
+    customer = (
+        Customer.objects.filter(pk=int(customer_id)).first() if customer_id.isdigit() else None
+    )
+    try:
+        result = adopt_usage_plan(
+            actor=request.user,
+            aws_plan_id=aws_plan_id,
+            customer=customer,
+            new_customer_name=request.POST.get("new_customer", "") if customer is None else "",
+            tier_name=request.POST.get("tier_name", ""),
+            ip=client_ip(request),
+        )
+    except ValidationError as exc:
+        messages.error(
+            request, f"Usage plan {aws_plan_id} was not imported: {' '.join(exc.messages)}"
+        )
+        return redirect("console:import")
+    messages.success(
+        request,
+        f"Usage plan {aws_plan_id} is now the tier “{result.plan.name}”; "
+        f"{result.keys_imported} keys belong to {result.customer.name}.",
+    )
+    return redirect("console:customer", customer_id=result.customer.pk)
