@@ -13,12 +13,12 @@ from portal.sync import SyncState
 
 # API Gateway's own limits: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 # A usage plan's throttle cannot exceed the account-level throttle (10,000 req/s, burst 5,000 by
-# default); quotas are 32-bit integers; the week offset counts days from Sunday, the month offset
-# days from the 1st.
+# default); quotas are 32-bit integers. A quota's offset is "the number of requests subtracted
+# from the given limit in the initial time period" (API reference, QuotaSettings) — older SDK
+# docs called it a start day, which the API no longer says.
 MAX_RATE = Decimal("10000")
 MAX_BURST = 5000
 MAX_QUOTA = 2_147_483_647
-MAX_OFFSET = {"DAY": 0, "WEEK": 6, "MONTH": 27}
 
 
 class ApiStage(models.Model):
@@ -115,10 +115,11 @@ class Plan(SyncState):
     quota_period = models.CharField(
         max_length=5, choices=QuotaPeriod.choices, blank=True, default=""
     )
-    quota_offset = models.PositiveSmallIntegerField(
-        "quota offset (days)",
+    quota_offset = models.PositiveIntegerField(
+        "first-period offset (requests)",
         default=0,
-        help_text="Day the period starts: for WEEK 0 = Sunday … 6; for MONTH 0 = the 1st … 27.",
+        help_text="Requests taken off the quota in the first period only, e.g. for a tier that "
+        "starts mid-month. Usually 0.",
     )
     monthly_price = models.DecimalField(
         max_digits=9,
@@ -174,16 +175,13 @@ class Plan(SyncState):
             errors.setdefault(missing, []).append(
                 "Set both the quota and its period, or leave both empty for no quota."
             )
-        if self.quota_period:
-            top = MAX_OFFSET[self.quota_period]
-            if self.quota_offset > top:
+        if self.quota_limit is not None:
+            if self.quota_offset >= self.quota_limit:
                 errors.setdefault("quota_offset", []).append(
-                    "A daily quota starts at midnight UTC, so the offset must be 0."
-                    if top == 0
-                    else f"For a {self.quota_period.lower()}ly quota the offset must be 0 to {top}."
+                    "The offset must be smaller than the quota, or the first period allows nothing."
                 )
         elif self.quota_offset:
-            errors.setdefault("quota_offset", []).append("An offset needs a quota period.")
+            errors.setdefault("quota_offset", []).append("An offset needs a quota.")
         if self.is_default and not self.self_serve:
             errors.setdefault("is_default", []).append(
                 "The default tier must be self-serve: new customers join it on their own."

@@ -135,7 +135,7 @@ def test_admin_sees_clear_messages_for_bad_tier_input(
     page.get_by_label("Burst (requests)").fill("10")
     page.get_by_label("Quota (requests)").fill("500")
     page.get_by_label("Quota period").select_option("DAY")
-    page.get_by_label("Quota offset (days)").fill("3")
+    page.get_by_label("First-period offset (requests)").fill("500")
     page.get_by_role("button", name="Create tier").click()
     expect(error_for("throttle_rate")).to_have_text(
         "API Gateway allows at most 10,000 requests per second per account."
@@ -146,7 +146,7 @@ def test_admin_sees_clear_messages_for_bad_tier_input(
     page.get_by_label("Rate (requests per second)").fill("20")
     page.get_by_role("button", name="Create tier").click()
     expect(error_for("quota_offset")).to_have_text(
-        "A daily quota starts at midnight UTC, so the offset must be 0."
+        "The offset must be smaller than the quota, or the first period allows nothing."
     )
 
     # Nothing was created, here or in AWS.

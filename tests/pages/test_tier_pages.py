@@ -104,19 +104,19 @@ def test_it_lists_tiers_with_their_sync_status(admin: User, tiers: dict[str, Pla
             "Select a valid choice. YEAR is not one of the available choices.",
         ),
         (
-            {"quota_period": "WEEK", "quota_offset": "7"},
+            {"quota_limit": "100", "quota_offset": "100"},
             "quota_offset",
-            "For a weekly quota the offset must be 0 to 6.",
+            "The offset must be smaller than the quota, or the first period allows nothing.",
         ),
         (
-            {"quota_period": "MONTH", "quota_offset": "28"},
+            {"quota_limit": "", "quota_period": "", "quota_offset": "5"},
             "quota_offset",
-            "For a monthly quota the offset must be 0 to 27.",
+            "An offset needs a quota.",
         ),
         (
-            {"quota_period": "DAY", "quota_offset": "1"},
+            {"quota_offset": "-1"},
             "quota_offset",
-            "A daily quota starts at midnight UTC, so the offset must be 0.",
+            "Ensure this value is greater than or equal to 0.",
         ),
         ({"monthly_price": "-1"}, "monthly_price", "The price cannot be negative."),
         (
