@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.console",
     "portal.reconcile",
+    "portal.usage",
     "plans",
     "keys",
 ]
@@ -253,6 +254,10 @@ TOLLGATE = {
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-sync": {"task": "portal.tasks.sweep_pending", "schedule": 60.0},
     "discover-api-stages": {"task": "plans.tasks.discover_stages", "schedule": 600.0},
+    "collect-usage": {
+        "task": "portal.usage.tasks.collect_usage_and_alert",
+        "schedule": float(os.environ.get("TOLLGATE_COLLECT_USAGE_EVERY_SECONDS", "300")),
+    },
     "reconcile-with-aws": {
         "task": "portal.reconcile.tasks.reconcile_with_aws",
         "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),

@@ -1,0 +1,230 @@
+"""Collect per-key usage from API Gateway into UsageDay rows, and send quota alerts.
+
+Pages read UsageDay, never AWS. Collection is incremental: a run re-reads yesterday and today
+(the only days whose figures can still change), plus the whole current quota period the first
+time a tier's period is collected, so `remaining` and the period totals are right at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from keys.models import ApiKey
+from plans.models import Plan, Subscription, SubscriptionStatus
+from portal.audit.services import audit
+from portal.aws import usage as aws_usage
+from portal.customers.models import MembershipRole
+from portal.sync import PermanentSyncError, TransientSyncError
+from portal.usage.models import QuotaAlert, UsageDay
+from portal.usage.periods import ONE_DAY, period_bounds
+
+logger = logging.getLogger(__name__)
+
+MAX_RANGE_DAYS = 90  # GetUsage answers at most 90 days at once
+ALERT_THRESHOLDS = (80, 100)
+
+
+@dataclass
+class CollectionResult:
+    tiers: int = 0
+    keys: int = 0
+    rows: int = 0
+    calls: int = 0
+
+
+def _window_start(plan: Plan, today: datetime.date, backfill_days: int) -> datetime.date:
+    if backfill_days:
+        start = today - datetime.timedelta(days=backfill_days - 1)
+    else:
+        start = today - ONE_DAY
+        if plan.quota_period:
+            period_start, _ = period_bounds(plan.quota_period, today)
+            if not UsageDay.objects.filter(plan=plan, date__gte=period_start).exists():
+                start = min(start, period_start)
+    return max(start, today - datetime.timedelta(days=MAX_RANGE_DAYS - 1))
+
+
+def collect_usage(
+    *, today: datetime.date | None = None, backfill_days: int = 0
+) -> CollectionResult:
+    today = today or timezone.now().date()
+    result = CollectionResult()
+    for plan in Plan.objects.live().exclude(aws_id=""):
+        start = _window_start(plan, today, backfill_days)
+        usage, calls = aws_usage.usage_of_plan(plan.aws_id, start, today)
+        result.tiers += 1
+        result.calls += calls
+        key_ids = dict(ApiKey.objects.filter(aws_id__in=list(usage)).values_list("aws_id", "pk"))
+        # A key that moved here from another tier this period keeps the days it spent there:
+        # this tier reports zeros for them, which must not overwrite the other tier's rows.
+        elsewhere = set(
+            UsageDay.objects.filter(key_id__in=key_ids.values(), date__gte=start)
+            .exclude(plan=plan)
+            .values_list("key_id", "date")
+        )
+        now = timezone.now()
+        rows: list[UsageDay] = []
+        for aws_key_id, days in usage.items():
+            key_pk = key_ids.get(aws_key_id)
+            if key_pk is None:
+                continue  # a key Tollgate does not manage
+            result.keys += 1
+            for offset, (used, remaining) in enumerate(days):
+                day = start + datetime.timedelta(days=offset)
+                if used == 0 and (day != today or (key_pk, day) in elsewhere):
+                    continue  # quiet days cost no row; today's row carries `remaining`
+                rows.append(
+                    UsageDay(
+                        key_id=key_pk,
+                        plan=plan,
+                        date=day,
+                        used=used,
+                        remaining=remaining,
+                        collected_at=now,
+                    )
+                )
+        UsageDay.objects.bulk_create(
+            rows,
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["key", "date"],
+            update_fields=["plan", "used", "remaining", "collected_at"],
+        )
+        result.rows += len(rows)
+    return result
+
+
+# --- quota alerts -----------------------------------------------------------------------------
+
+
+def send_quota_alerts(*, today: datetime.date | None = None) -> int:
+    """Email each customer's owners when a key crosses 80% and 100% of its quota, once a period."""
+    today = today or timezone.now().date()
+    sent = 0
+    subscriptions = Subscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE, plan__quota_limit__isnull=False
+    ).select_related("plan", "customer")
+    for subscription in subscriptions:
+        plan = subscription.plan
+        assert plan.quota_limit is not None
+        period_start, _ = period_bounds(plan.quota_period, today)
+        totals = (
+            UsageDay.objects.filter(
+                key__customer=subscription.customer, plan=plan, date__gte=period_start
+            )
+            .values("key")
+            .annotate(used=Sum("used"))
+        )
+        for row in totals:
+            for threshold in ALERT_THRESHOLDS:
+                if row["used"] * 100 >= threshold * plan.quota_limit:
+                    sent += _alert_once(
+                        key_id=row["key"],
+                        period_start=period_start,
+                        threshold=threshold,
+                        used=row["used"],
+                        quota=plan.quota_limit,
+                    )
+    return sent
+
+
+def _alert_once(
+    *, key_id: int, period_start: datetime.date, threshold: int, used: int, quota: int
+) -> int:
+    with transaction.atomic():
+        alert, created = QuotaAlert.objects.get_or_create(
+            key_id=key_id,
+            period_start=period_start,
+            threshold=threshold,
+            defaults={"used": used, "quota": quota},
+        )
+        if not created:
+            return 0
+        key = ApiKey.objects.select_related("customer").get(pk=key_id)
+        owners = list(
+            key.customer.memberships.filter(role=MembershipRole.OWNER).values_list(
+                "user__email", flat=True
+            )
+        )
+        if owners:
+            context = {"key": key, "alert": alert, "customer": key.customer}
+            transaction.on_commit(
+                lambda: send_mail(
+                    subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
+                    message=render_to_string("emails/quota_alert.txt", context),
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    recipient_list=owners,
+                )
+            )
+        return 1
+
+
+# --- extra quota --------------------------------------------------------------------------------
+
+
+class ExtraQuotaRefused(Exception):
+    pass
+
+
+def grant_extra_quota(*, actor: object, key: ApiKey, extra: int, ip: str | None = None) -> int:
+    """Let a key make `extra` more requests in the current quota period (UpdateUsage).
+
+    Returns the new remaining quota. Recorded in the audit trail.
+    """
+    if extra < 1 or extra > 2_147_483_647:
+        raise ExtraQuotaRefused("Grant between 1 and 2,147,483,647 extra requests.")
+    subscription = (
+        Subscription.objects.filter(customer=key.customer, status=SubscriptionStatus.ACTIVE)
+        .select_related("plan")
+        .first()
+    )
+    if subscription is None or subscription.plan.quota_limit is None:
+        raise ExtraQuotaRefused("This key's tier has no quota, so there is nothing to extend.")
+    if key.is_revoked or not key.aws_id or not subscription.plan.aws_id:
+        raise ExtraQuotaRefused("The key is not in API Gateway yet (or was revoked).")
+    plan = subscription.plan
+    today = timezone.now().date()
+    latest = UsageDay.objects.filter(key=key, plan=plan, date=today).first()
+    if latest is not None:
+        remaining = latest.remaining
+    else:
+        period_start, _ = period_bounds(plan.quota_period, today)
+        used = (
+            UsageDay.objects.filter(key=key, plan=plan, date__gte=period_start).aggregate(
+                total=Sum("used")
+            )["total"]
+            or 0
+        )
+        remaining = max(0, (plan.quota_limit or 0) - used)
+    new_remaining = remaining + extra
+    try:
+        aws_usage.set_remaining_quota(plan.aws_id, key.aws_id, new_remaining)
+    except (TransientSyncError, PermanentSyncError) as exc:
+        raise ExtraQuotaRefused(f"API Gateway did not take the change: {exc}") from exc
+    UsageDay.objects.update_or_create(
+        key=key,
+        date=today,
+        defaults={"plan": plan, "remaining": new_remaining, "used": latest.used if latest else 0},
+    )
+    audit(
+        actor=actor,
+        action="key.quota_extended",
+        target=key,
+        before={"remaining": remaining},
+        after={
+            "remaining": new_remaining,
+            "extra": extra,
+            "period_start": str(period_bounds(plan.quota_period, today)[0]),
+        },
+        ip=ip,
+    )
+    return new_remaining
