@@ -47,3 +47,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(os.environ["TOLLGATE_VAR_DIR"], "test.sqlite3")
     }
+
+# AWS allows one UpdateUsagePlan per 20 s; tests that edit tiers would spend most of their time
+# waiting. The limiter's own tests use AWS's real numbers explicitly.
+TOLLGATE["AWS_RATE_LIMITS"] = {"UpdateUsagePlan": {"rate": 10, "burst": 10}}

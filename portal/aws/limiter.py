@@ -40,6 +40,10 @@ class Budget:
     rate: float
     burst: int
 
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError(f"a budget needs rate > 0 and burst >= 1, not {self!r}")
+
     def __str__(self) -> str:
         if self.rate >= 1:
             return f"{self.rate:g}/s"
