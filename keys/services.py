@@ -17,7 +17,6 @@ from portal.aws import apigateway as aws
 from portal.customers.models import Customer
 from portal.sync import (
     PermanentSyncError,
-    SyncStatus,
     TransientSyncError,
     bump_desired_version,
     enqueue_on_commit,
@@ -182,7 +181,3 @@ def key_reveal_secret(*, actor: Any, key: ApiKey, ip: str | None = None) -> str:
             "The key in API Gateway no longer matches the one we issued; revoke it and create another."
         )
     return secret
-
-
-def key_is_synced(key: ApiKey) -> bool:
-    return key.sync_status == SyncStatus.SYNCED
