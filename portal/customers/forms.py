@@ -24,9 +24,8 @@ class OrganisationSignupForm(SignupForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = (
-            "At least 8 characters; not only digits, not a common password, not like your email."
-        )
+        password = self.fields["password1"]
+        password.help_text = "At least 8 characters; not a common password, nor like your email."
 
     def clean_organisation(self) -> str:
         name: str = self.cleaned_data["organisation"].strip()
