@@ -8,6 +8,7 @@ the standard AWS_* variables.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -244,7 +245,7 @@ LOGGING = {
     },
 }
 
-TOLLGATE = {
+TOLLGATE: dict[str, Any] = {
     # How long the creator of a key may reveal its secret once, after it reaches API Gateway.
     "SECRET_REVEAL_WINDOW_HOURS": int(os.environ.get("TOLLGATE_SECRET_REVEAL_WINDOW_HOURS", "24")),
     # First retry of a throttled or failed AWS call waits up to this long, doubling each time.
