@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -109,7 +110,7 @@ def note_waiting(model: type[SyncState], pk: int, version: int, message: str) ->
 
 
 @contextmanager
-def object_lock(name: str, *, ttl_seconds: int = 300) -> Iterator[bool]:
+def object_lock(name: str, *, ttl_seconds: int = 120) -> Iterator[bool]:
     """One sync at a time per object, across every worker (the cache is shared).
 
     Yields False if another worker holds the lock; the caller then retries later.
@@ -131,8 +132,9 @@ def backoff_seconds(attempt: int, *, cap: float = 300.0) -> float:
 
 
 MAX_TRANSIENT_RETRIES = 12
-# A task header counting the retries spent waiting for the AWS rate budget: they are not
-# attempts, so they neither count toward MAX_TRANSIENT_RETRIES nor lengthen the backoff.
+# A task header counting the retries spent waiting (for the AWS rate budget, or for another
+# worker's lock on the same object): they are not attempts, so they neither count toward
+# MAX_TRANSIENT_RETRIES nor lengthen the backoff.
 BUDGET_WAITS_HEADER = "tollgate_budget_waits"
 
 
@@ -160,10 +162,17 @@ def converge(
         return
     if obj.sync_status == SyncStatus.SYNCED and obj.synced_version >= obj.desired_version:
         return  # a duplicate delivery of work already done
-    version = obj.desired_version
     with object_lock(f"{model._meta.label_lower}:{pk}") as acquired:
         if not acquired:
             raise LockBusy(f"{model._meta.label_lower} {pk} is being synced by another worker")
+        # Read again under the lock: the row read above may predate a sync another worker
+        # completed meanwhile, and pushing it would put an older state back into AWS.
+        obj = model._default_manager.filter(pk=pk).first()
+        if obj is None:
+            return
+        if obj.sync_status == SyncStatus.SYNCED and obj.synced_version >= obj.desired_version:
+            return
+        version = obj.desired_version
         model._default_manager.filter(pk=pk).update(sync_attempted_at=timezone.now())
         try:
             push(obj)
@@ -193,11 +202,15 @@ def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synce
     attempt = max(0, task.request.retries - budget_waits)
     try:
         converge(model, pk, push, attempt=attempt)
-    except LockBusy as exc:
-        raise task.retry(exc=exc, countdown=random.uniform(0.2, 1.0)) from exc
-    except RateBudgetWait as exc:
+    except (LockBusy, RateBudgetWait) as exc:
+        # Waiting behind another worker or for the rate budget is not a failed attempt.
         headers = {**(task.request.headers or {}), BUDGET_WAITS_HEADER: budget_waits + 1}
-        countdown = exc.retry_after + random.uniform(0.05, 0.5)
+        wait = (
+            exc.retry_after
+            if isinstance(exc, RateBudgetWait)
+            else min(10.0, 0.2 * 1.5**budget_waits)
+        )
+        countdown = wait + random.uniform(0.05, 0.8)
         raise task.retry(exc=exc, countdown=countdown, headers=headers) from exc
     except TransientSyncError as exc:
         raise task.retry(exc=exc, countdown=backoff_seconds(attempt)) from exc
@@ -211,12 +224,24 @@ def enqueue_on_commit(task: Any, pk: int) -> None:
     """
 
     def send() -> None:
+        global _broker_down_until
+        if time.monotonic() < _broker_down_until:
+            logger.warning("broker down: %s(%s) left to the sweep", task.name, pk)
+            return
         try:
-            task.delay(pk)
+            # One attempt, no publish retries: a request must not hang on a broken broker.
+            task.apply_async((pk,), retry=False)
         except Exception:  # noqa: BLE001 - any broker failure; the sweep covers it
+            _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
             logger.exception("could not enqueue %s(%s); the sweep will retry", task.name, pk)
 
     transaction.on_commit(send)
+
+
+# After one failed send, the sends that follow (say, every key of a tier switch) go straight to
+# the sweep for a few seconds instead of each waiting for the broker to fail again.
+BROKER_DOWN_PAUSE_SECONDS = 10.0
+_broker_down_until = 0.0
 
 
 # How long a pending change may wait before the sweep sends its task again.

@@ -227,3 +227,11 @@ def settle() -> Callable[..., None]:
         wait_until(settled, timeout, "every tier and key to leave 'pending'")
 
     return wait
+
+
+@pytest.fixture(autouse=True)
+def _broker_trusted_again() -> None:
+    """A test that took the broker down must not leave later tests' sends skipped."""
+    from portal import sync
+
+    sync._broker_down_until = 0.0

@@ -181,9 +181,12 @@ def _reconcile_tiers(
 ) -> None:
     confirmed: list[int] = []
     known: dict[str, str] = {}
+    archived: set[str] = set()
     for plan in Plan.objects.prefetch_related("stages"):
         report.checked_tiers += 1
         known[str(plan.pk)] = plan.aws_id
+        if plan.is_archived:
+            archived.add(str(plan.pk))
         if plan.sync_status == SyncStatus.PENDING:
             continue  # its sync task is on the way
         label = f"tier “{plan.name}”"
@@ -225,7 +228,9 @@ def _reconcile_tiers(
         kind, owner = _owner(aws_plan.get("tags"))
         if kind != "plan":
             continue  # imported from outside Tollgate: it keeps no tag
-        if known.get(owner) == plan_id or (owner in known and not known[owner]):
+        if owner not in archived and (
+            known.get(owner) == plan_id or (owner in known and not known[owner])
+        ):
             continue  # ours, or a crashed create the tier's own sync task will adopt
         report.removed.append(
             f"usage plan {plan_id} “{aws_plan.get('name', '')}”: left over by Tollgate → delete it"
@@ -250,9 +255,12 @@ def _reconcile_keys(
     confirmed: list[int] = []
     known: dict[str, str] = {}
     keys = ApiKey.objects.select_related("customer").order_by("pk")
+    revoked: set[str] = set()
     for key in keys.iterator(chunk_size=2000):
         report.checked_keys += 1
         known[str(key.public_id)] = key.aws_id
+        if key.is_revoked:
+            revoked.add(str(key.public_id))
         if key.sync_status == SyncStatus.PENDING:
             continue
         label = f"key “{key.name}” of {key.customer.name}"
@@ -309,8 +317,12 @@ def _reconcile_keys(
             if aws_id not in adopted:  # imported keys keep their own AWS name and no tag
                 report.foreign_key_count += 1
             continue
-        if known.get(owner) == aws_id or (owner in known and not known[owner]):
-            continue
+        if owner not in revoked and (
+            known.get(owner) == aws_id or (owner in known and not known[owner])
+        ):
+            continue  # ours, or a crashed create the key's own sync task will adopt
+        # A revoked key must not exist in AWS at all: no sync task will come to adopt a create
+        # that landed late (after a timeout), so it goes here.
         report.removed.append(f"API key {aws_id}: left over by Tollgate → delete it")
         if not dry_run:
             aws.delete_api_key(aws_id)

@@ -1,0 +1,102 @@
+"""Shared set-up for the sync benchmarks: a local AWS, a throwaway test database, tasks captured.
+
+Import this first (it configures Django). `world()` returns the local AWS control and a `drain`
+function that runs every captured sync task synchronously (portal.sync.converge), in order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(_name, _value)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("DATABASE_URL", None)  # always a throwaway SQLite database under TOLLGATE_VAR_DIR
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from localaws.testing import LocalAwsControl, start_local_aws  # noqa: E402
+
+# Budgets out of the way: these benchmarks count calls; bench/onboarding.py does the time maths.
+FAST = {
+    "all": {"rate": 1e6, "burst": 10**6},
+    "CreateApiKey": None,
+    "DeleteApiKey": None,
+    "UpdateUsagePlan": None,
+}
+
+
+@contextmanager
+def world() -> Iterator[tuple[LocalAwsControl, Callable[[], int]]]:
+    server = start_local_aws()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    from django.test import utils
+
+    if getattr(utils, "_TestState", None) is None or not hasattr(utils._TestState, "saved_data"):
+        setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0)
+    settings.TOLLGATE["AWS_RATE_LIMITS"] = FAST
+    from keys.models import ApiKey
+    from keys.sync import push_key
+    from keys.tasks import sync_key
+    from plans.models import Plan
+    from plans.sync import push_plan
+    from plans.tasks import sync_plan
+    from portal.aws.clients import reset_clients
+    from portal.aws.limiter import set_limiter
+    from portal.sync import converge
+
+    set_limiter(None)
+    reset_clients()
+    queue: list[tuple[Any, int, Any]] = []
+    # Services send tasks with apply_async((pk,), ...); run them here, in order, instead.
+    tasks: Any = (sync_key, sync_plan)
+    tasks[0].apply_async = lambda args, **kw: queue.append((ApiKey, args[0], push_key))
+    tasks[1].apply_async = lambda args, **kw: queue.append((Plan, args[0], push_plan))
+
+    def drain() -> int:
+        n = 0
+        while queue:
+            model, pk, push = queue.pop(0)
+            converge(model, pk, push, attempt=0)
+            n += 1
+        return n
+
+    try:
+        yield LocalAwsControl(server.endpoint_url), drain
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        server.stop()
+
+
+def live_stage() -> Any:
+    import boto3
+
+    from localaws.demo_api import ensure_demo_api
+    from plans.models import ApiStage
+    from plans.services import stage_set_available, stages_discover
+
+    apigw = boto3.client(
+        "apigateway", region_name="us-east-1", endpoint_url=os.environ["AWS_ENDPOINT_URL"]
+    )
+    api_id, stage_name = ensure_demo_api(apigw)
+    stages_discover()
+    stage = ApiStage.objects.get(rest_api_id=api_id, stage_name=stage_name)
+    return stage_set_available(actor=None, stage=stage, available=True)
