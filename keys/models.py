@@ -72,3 +72,98 @@ class ApiKey(SyncState):
         if self.revoked_at:
             return "revoked"
         return "enabled" if self.enabled else "disabled"
+
+
+# --- bulk onboarding (keys/bulk.py) -------------------------------------------------------------
+
+
+class KeyImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class KeyImport(models.Model):
+    """One uploaded CSV of existing API keys. The secrets are never stored here (keys/bulk.py)."""
+
+    token = models.CharField(
+        max_length=8,
+        unique=True,
+        help_text="Starts the AWS name of every key of this import, so they can be listed by name.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=KeyImportStatus.choices, default=KeyImportStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(default=0, help_text="Rows sent to API Gateway.")
+    done = models.PositiveIntegerField(default=0, help_text="Rows imported or failed so far.")
+    failed = models.PositiveIntegerField(default=0, help_text="Rows API Gateway did not take.")
+    skipped = models.PositiveIntegerField(default=0, help_text="Bad rows, never sent.")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"key import {self.pk} ({self.file_name or 'no name'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (KeyImportStatus.QUEUED, KeyImportStatus.RUNNING)
+
+    @property
+    def imported(self) -> int:
+        return self.done - self.failed
+
+
+class KeyImportRowStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class KeyImportRow(models.Model):
+    """One line of an import: what it asked for and what became of it (no secret, ever)."""
+
+    key_import = models.ForeignKey(KeyImport, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField(help_text="Line in the uploaded file; the header is 1.")
+    chunk = models.PositiveIntegerField(default=0)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer_ref = models.CharField(max_length=120, blank=True, help_text="As written in the file.")
+    name = models.CharField(max_length=120, blank=True)
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=10, choices=KeyImportRowStatus.choices, default=KeyImportRowStatus.PENDING
+    )
+    message = models.TextField(blank=True)
+    key_public_id = models.UUIDField(null=True, blank=True)
+    key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_rows"
+    )
+    secret_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    display_prefix = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        ordering = ["line"]
+        constraints = [
+            models.UniqueConstraint(fields=["key_import", "line"], name="one_row_per_import_line")
+        ]
+        indexes = [models.Index(fields=["key_import", "status"], name="keyimportrow_status")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.name}"
+
+    @property
+    def aws_name(self) -> str:
+        return f"tollgate-{self.key_public_id}"

@@ -350,6 +350,35 @@ def api_key_fingerprints(key_ids: set[str]) -> dict[str, tuple[AwsApiKey, str, s
     return found
 
 
+def api_key_fingerprint_listing(name_prefix: str = "") -> list[tuple[AwsApiKey, str, str]]:
+    """(key, SHA-256, display prefix) of every key, or of those whose name starts with
+    `name_prefix` (GetApiKeys nameQuery, 500 a page); the values themselves go no further."""
+    params: dict[str, Any] = {"includeValues": True}
+    if name_prefix:
+        params["nameQuery"] = name_prefix
+    found: list[tuple[AwsApiKey, str, str]] = []
+    for item in _paged("get_api_keys", **params):
+        if name_prefix and not str(item.get("name", "")).startswith(name_prefix):
+            continue
+        digest, prefix = secret_fingerprint(item["value"])
+        found.append((_api_key(item), digest, prefix))
+    return found
+
+
+def import_api_keys(csv_text: str) -> tuple[list[str], list[str]]:
+    """ImportApiKeys: create (or, for a value AWS already holds, overwrite) keys from a CSV
+    file (Name,Key,Description,Enabled,UsagePlanIds) and put them in their usage plans.
+
+    Rows AWS refuses are skipped with a warning ("Line N: ..."; the header is line 1) instead
+    of failing the whole file. Returns (ids, warnings). The body holds secrets: never log it.
+    """
+    with aws_errors():
+        answer = apigateway().import_api_keys(
+            body=csv_text.encode(), format="csv", failOnWarnings=False
+        )
+    return [str(i) for i in answer.get("ids") or []], [str(w) for w in answer.get("warnings") or []]
+
+
 def api_key_differences(aws: AwsApiKey, ours: ApiKeySpec) -> list[Difference]:
     found: list[Difference] = []
     if aws.name != ours.name:

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from keys import views_console as key_views
 from plans import views as plan_views
 from portal.console import views
 from portal.reconcile import views as reconcile_views
@@ -23,6 +24,23 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),
+    path("keys/import/", key_views.key_import, name="key-import"),
+    path("keys/import/<int:import_id>/", key_views.key_import_detail, name="key-import-detail"),
+    path(
+        "keys/import/<int:import_id>/progress/",
+        key_views.key_import_progress,
+        name="key-import-progress",
+    ),
+    path(
+        "keys/import/<int:import_id>/report.csv",
+        key_views.key_import_report,
+        name="key-import-report",
+    ),
+    path(
+        "keys/import/<int:import_id>/resume/",
+        key_views.key_import_resume,
+        name="key-import-resume",
+    ),
     path("import/", reconcile_views.import_page, name="import"),
     path("import/<str:aws_plan_id>/", reconcile_views.import_usage_plan, name="import-plan"),
     path("sync/", reconcile_views.drift_page, name="drift"),
