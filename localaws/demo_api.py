@@ -2,25 +2,162 @@
 
 A usage plan needs an API stage to point at, and in a fresh local AWS there is none.
 This creates a small, realistic one - key-protected methods plus an open health
-check - exactly as an API owner would in the console, so the dashboard's stage pickers
-and usage-plan forms have something to show.
+check, with request and response models and operation names - exactly as an API owner
+would in the console, so the dashboard's stage pickers, usage-plan forms and API catalog
+(GetExport) have something to show.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 DEMO_API_NAME = "Tollgate Demo API"
 DEMO_API_DESCRIPTION = "Weather and geocoding demo API"
 DEMO_STAGE = "prod"
 
-# (path, HTTP method, API key required)
-_METHODS: tuple[tuple[str, str, bool], ...] = (
-    ("/forecast", "GET", True),
-    ("/forecast/{city}", "GET", True),
-    ("/geocode", "GET", True),
-    ("/geocode", "POST", True),
-    ("/status", "GET", False),
+# The models the methods take and return (JSON Schema draft 4, as API Gateway stores them);
+# "{models}" becomes the API's models URL, which is how one model refers to another.
+_MODELS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "ForecastDay",
+        "One day of a forecast.",
+        {
+            "type": "object",
+            "required": ["date", "summary", "highC", "lowC"],
+            "properties": {
+                "date": {"type": "string", "format": "date"},
+                "summary": {"type": "string", "example": "Light rain"},
+                "highC": {"type": "number", "example": 14.5},
+                "lowC": {"type": "number", "example": 7.0},
+                "precipitationMm": {"type": "number", "example": 2.4},
+            },
+        },
+    ),
+    (
+        "Forecast",
+        "A city's forecast, one entry per day.",
+        {
+            "type": "object",
+            "required": ["city", "days"],
+            "properties": {
+                "city": {"type": "string", "example": "Lisbon"},
+                "days": {"type": "array", "items": {"$ref": "{models}/ForecastDay"}},
+            },
+        },
+    ),
+    (
+        "GeocodeRequest",
+        "Addresses to geocode in one request (at most 50).",
+        {
+            "type": "object",
+            "required": ["addresses"],
+            "properties": {
+                "addresses": {
+                    "type": "array",
+                    "maxItems": 50,
+                    "items": {"type": "string", "example": "1 Infinite Loop, Cupertino"},
+                }
+            },
+        },
+    ),
+    (
+        "Geocode",
+        "Places matching a query, best first.",
+        {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "query": {"type": "string"},
+                            "name": {"type": "string", "example": "Lisbon, Portugal"},
+                            "lat": {"type": "number", "example": 38.7223},
+                            "lon": {"type": "number", "example": -9.1393},
+                        },
+                    },
+                }
+            },
+        },
+    ),
+    (
+        "CityList",
+        "Cities with forecasts.",
+        {
+            "type": "object",
+            "properties": {"cities": {"type": "array", "items": {"type": "string"}}},
+        },
+    ),
+    (
+        "Status",
+        "Service health.",
+        {
+            "type": "object",
+            "required": ["status"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "degraded"]},
+                "version": {"type": "string", "example": "2024.05"},
+            },
+        },
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _Method:
+    path: str
+    http_method: str
+    key_required: bool
+    operation_name: str
+    response_model: str
+    request_parameters: dict[str, bool] = field(default_factory=dict)
+    request_model: str | None = None
+    error_codes: tuple[str, ...] = ()
+
+
+_METHODS: tuple[_Method, ...] = (
+    _Method(
+        "/forecast",
+        "GET",
+        True,
+        "GetForecast",
+        "Forecast",
+        {"method.request.querystring.city": True, "method.request.querystring.days": False},
+        error_codes=("400",),
+    ),
+    _Method(
+        "/forecast/{city}",
+        "GET",
+        True,
+        "GetCityForecast",
+        "Forecast",
+        {"method.request.path.city": True, "method.request.querystring.days": False},
+        error_codes=("404",),
+    ),
+    _Method("/cities", "GET", True, "ListCities", "CityList"),
+    _Method(
+        "/geocode",
+        "GET",
+        True,
+        "Geocode",
+        "Geocode",
+        {"method.request.querystring.q": True},
+        error_codes=("400",),
+    ),
+    _Method(
+        "/geocode",
+        "POST",
+        True,
+        "GeocodeBatch",
+        "Geocode",
+        request_model="GeocodeRequest",
+        error_codes=("400",),
+    ),
+    _Method("/status", "GET", False, "GetStatus", "Status"),
 )
 
 
@@ -58,31 +195,44 @@ def ensure_demo_api(client: Any) -> tuple[str, str]:
 
 
 def _build_resources(client: Any, api_id: str) -> None:
+    models_url = f"https://apigateway.amazonaws.com/restapis/{api_id}/models"
+    for name, description, schema in _MODELS:
+        client.create_model(
+            restApiId=api_id,
+            name=name,
+            description=description,
+            contentType="application/json",
+            schema=json.dumps(
+                {"$schema": "http://json-schema.org/draft-04/schema#", "title": name, **schema}
+            ).replace("{models}", models_url),
+        )
     resources = client.get_resources(restApiId=api_id)["items"]
     ids: dict[str, str] = {r["path"]: r["id"] for r in resources}
-    for path, method, key_required in _METHODS:
-        resource_id = _ensure_resource(client, api_id, ids, path)
+    for m in _METHODS:
+        resource_id = _ensure_resource(client, api_id, ids, m.path)
+        where = {"restApiId": api_id, "resourceId": resource_id, "httpMethod": m.http_method}
         client.put_method(
-            restApiId=api_id,
-            resourceId=resource_id,
-            httpMethod=method,
+            **where,
             authorizationType="NONE",
-            apiKeyRequired=key_required,
+            apiKeyRequired=m.key_required,
+            operationName=m.operation_name,
+            requestParameters=m.request_parameters,
+            requestModels={"application/json": m.request_model} if m.request_model else {},
         )
         client.put_method_response(
-            restApiId=api_id, resourceId=resource_id, httpMethod=method, statusCode="200"
+            **where, statusCode="200", responseModels={"application/json": m.response_model}
         )
+        for code in m.error_codes:
+            client.put_method_response(
+                **where, statusCode=code, responseModels={"application/json": "Error"}
+            )
         client.put_integration(
-            restApiId=api_id,
-            resourceId=resource_id,
-            httpMethod=method,
+            **where,
             type="MOCK",
             requestTemplates={"application/json": '{"statusCode": 200}'},
         )
         client.put_integration_response(
-            restApiId=api_id,
-            resourceId=resource_id,
-            httpMethod=method,
+            **where,
             statusCode="200",
             responseTemplates={"application/json": '{"ok": true}'},
         )

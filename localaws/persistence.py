@@ -15,6 +15,8 @@ Limits:
   services start empty. Snapshots without a usage store (older files) load with none.
 * A pickle is tied to the moto version that wrote it (the classes are moto's). A file
   written by another moto version is ignored with a warning and the server starts empty.
+* ``localaws.metrics``' GetMetricData index is not saved: it is derived from CloudWatch's
+  datapoints and rebuilt from them on load.
 * Writes in the last second before a hard kill (SIGKILL) are lost; SIGINT/SIGTERM save.
 """
 
@@ -31,7 +33,9 @@ from typing import Any
 import moto
 from moto.apigateway.models import apigateway_backends
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 
+from localaws import metrics
 from localaws.usage import usage_store
 
 _BACKENDS: dict[str, Any] = {
@@ -80,6 +84,9 @@ class StateStore:
                     for region, state in regions.items():
                         backends[account_id][region].__dict__.update(state)
             usage_store.restore(snapshot.get("usage") or {})
+            # Index the restored datapoints now rather than at the first GetMetricData.
+            for region in snapshot["backends"].get("cloudwatch", {}).get(DEFAULT_ACCOUNT_ID, {}):
+                metrics.refresh(region)
         return True
 
     def save(self) -> None:

@@ -4,7 +4,7 @@ Request flow for a signed AWS request::
 
     journal + faults  ->  strict rules (paging, same-stage conflict)  ->  moto
                       ->  operations moto lacks (ImportApiKeys, GetUsage, UpdateUsage,
-                          CloudWatch percentiles) answered here
+                          GetExport, CloudWatch percentiles) answered here
 
 Requests without a SigV4 ``Authorization`` header (moto's own ``/moto-api`` etc.) go
 straight to moto. ``/_localaws/*`` are our control endpoints (see ``_control``).
@@ -33,7 +33,7 @@ from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-from localaws import import_keys, metrics, strict, usage
+from localaws import export, import_keys, metrics, strict, usage
 from localaws.faults import CallJournal, CallRecord, Fault, FaultRegistry, wait
 from localaws.persistence import StateStore
 from localaws.wire import APIGATEWAY, CLOUDWATCH, AwsCall, error_response, identify
@@ -126,6 +126,10 @@ class LocalAwsApp:
                 return _json(usage.update_usage(call.region, plan_id, key_id, operations))
             if call.operation == "CreateUsagePlan":
                 return self._create_usage_plan(environ, call)
+            if call.operation == "GetExport":
+                return self._get_export(environ, call, query)
+            if call.operation == "CreateDeployment":
+                return self._create_deployment(environ, call)
             if call.operation in strict.PAGED_OPERATIONS:
                 return self._paged(environ, call)
             if call.operation == "CreateUsagePlanKey":
@@ -148,16 +152,50 @@ class LocalAwsApp:
                 usage.usage_store.note_plan_created(call.region, str(plan_id))
         return response
 
+    def _get_export(
+        self, environ: dict[str, Any], call: AwsCall, query: dict[str, str]
+    ) -> Response:
+        """The stage's deployment as OpenAPI 3.0 or Swagger (see ``localaws.export``)."""
+        body, content_type, disposition = export.get_export(
+            call.region,
+            _path_part(environ, 2),
+            _path_part(environ, 4),
+            _path_part(environ, 6),
+            query,
+            environ.get("HTTP_ACCEPT", ""),
+        )
+        return Response(
+            body, 200, content_type=content_type, headers={"Content-Disposition": disposition}
+        )
+
+    def _create_deployment(self, environ: dict[str, Any], call: AwsCall) -> Response:
+        """Moto deploys; we capture what the deployment holds, for GetExport."""
+        response = self._moto(environ)
+        if response.status_code in (200, 201):
+            deployment_id = json.loads(response.get_data()).get("id")
+            if deployment_id:
+                export.snapshot(call.region, _path_part(environ, 2), str(deployment_id))
+        return response
+
     def _cloudwatch(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
-        """Percentile statistics (see ``localaws.metrics``); everything else is moto's."""
+        """GetMetricData and percentile statistics (see ``localaws.metrics``); everything
+        else is moto's."""
         if call.operation == "GetMetricStatistics":
             result = metrics.extended_statistics(call.region, body)
             if result is None:
                 return self._moto(environ)
             return _amz_json(result)
+        if call.operation == "PutMetricData":
+            response = self._moto(environ)
+            if response.status_code == 200:
+                metrics.refresh(call.region)  # index it now, not at the next read
+            return response
         if call.operation != "GetMetricData":
             return self._moto(environ)
         request, percentile_queries = metrics.split_get_metric_data(body)
+        answer = metrics.metric_data(call.region, request)
+        if answer is not None:
+            return _amz_json(answer)
         if not percentile_queries:
             return self._moto(environ)
         ours = metrics.percentile_results(call.region, request, percentile_queries)
