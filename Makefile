@@ -101,7 +101,7 @@ vendor:
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
-	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	sed "/sourceMappingURL=chart.umd.min.js.map/d" node_modules/chart.js/dist/chart.umd.min.js > static/vendor/chart.umd.min.js
 	@echo "static/vendor/ refreshed from package-lock.json; commit the changed files."
 
 clean:

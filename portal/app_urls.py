@@ -1,9 +1,10 @@
-"""The customer's pages: their keys and their tier."""
+"""The customer's pages: their keys, their tier and their usage."""
 
 from django.urls import path
 
 from keys import views as key_views
 from plans import views as plan_views
+from portal.usage import customer_views as usage_views
 
 app_name = "app"
 urlpatterns = [
@@ -18,4 +19,6 @@ urlpatterns = [
     path("keys/<uuid:public_id>/retry/", key_views.key_retry, name="key-retry"),
     path("tier/", plan_views.my_tier, name="tier"),
     path("tier/switch/", plan_views.my_tier_switch, name="tier-switch"),
+    path("usage/", usage_views.usage_page, name="usage"),
+    path("usage.csv", usage_views.usage_csv, name="usage-csv"),
 ]

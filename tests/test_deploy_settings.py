@@ -40,3 +40,17 @@ def test_it_refuses_to_start_without_a_secret_key() -> None:
     result = run_manage("check", SECRET_KEY="")
     assert result.returncode != 0
     assert "Set SECRET_KEY (or DEBUG=1 for local development)." in result.stderr
+
+
+def test_collectstatic_works_with_production_storage(tmp_path: Path) -> None:
+    """whitenoise's manifest storage refuses a file that points at a missing source map."""
+    result = run_manage(
+        "collectstatic",
+        "--noinput",
+        SECRET_KEY="k" * 50,
+        ALLOWED_HOSTS="tollgate.example.com",
+        STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert (tmp_path / "static" / "staticfiles.json").exists()

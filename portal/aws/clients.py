@@ -11,6 +11,7 @@ from portal.aws.limiter import get_limiter
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
 
 _local = threading.local()
 
@@ -33,23 +34,39 @@ def _limit_rate(model: Any, **kwargs: Any) -> None:
     get_limiter().acquire(model.name)
 
 
-def _client(service: str) -> Any:
+# CloudWatch reads serve pages (through a 60-s cache): a page must not wait long for them.
+_CLOUDWATCH_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=15,
+    retries={"mode": "standard", "total_max_attempts": 1},
+)
+
+
+def _client(service: str, region: str | None = None, config: Config = _CONFIG) -> Any:
     clients: dict[str, Any] = getattr(_local, "clients", None) or {}
     _local.clients = clients
-    if service not in clients:
+    region = region or settings.AWS_REGION
+    name = service if region == settings.AWS_REGION else f"{service}@{region}"
+    if name not in clients:
         session: Any = boto3.session.Session()
-        client = session.client(service, region_name=settings.AWS_REGION, config=_CONFIG)
+        client = session.client(service, region_name=region, config=config)
         if service == "apigateway":
             # Every API Gateway call, paginated ones included, passes here once ("apigateway" is
             # botocore's alias of the event's service id "api-gateway"). CloudWatch has other
             # limits and is not counted.
             client.meta.events.register("before-call.api-gateway", _limit_rate)
-        clients[service] = client
-    return clients[service]
+        clients[name] = client
+    return clients[name]
 
 
 def apigateway() -> APIGatewayClient:
     client: APIGatewayClient = _client("apigateway")
+    return client
+
+
+def cloudwatch(region: str | None = None) -> CloudWatchClient:
+    """CloudWatch in `region` (default AWS_REGION); not subject to the API Gateway limiter."""
+    client: CloudWatchClient = _client("cloudwatch", region, _CLOUDWATCH_CONFIG)
     return client
 
 

@@ -6,6 +6,8 @@ from keys import views_console as key_views
 from plans import views as plan_views
 from portal.console import views
 from portal.reconcile import views as reconcile_views
+from portal.usage import customer_views as usage_views
+from portal.usage import views as metrics_views
 
 app_name = "console"
 urlpatterns = [
@@ -24,6 +26,16 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),
+    path(
+        "customers/<int:customer_id>/usage/",
+        usage_views.console_customer_usage,
+        name="customer-usage",
+    ),
+    path(
+        "customers/<int:customer_id>/keys/<int:key_id>/extra-quota/",
+        usage_views.grant_quota,
+        name="grant-quota",
+    ),
     path("keys/import/", key_views.key_import, name="key-import"),
     path("keys/import/<int:import_id>/", key_views.key_import_detail, name="key-import-detail"),
     path(
@@ -41,6 +53,7 @@ urlpatterns = [
         key_views.key_import_resume,
         name="key-import-resume",
     ),
+    path("metrics/", metrics_views.ops_metrics, name="metrics"),
     path("import/", reconcile_views.import_page, name="import"),
     path("import/<str:aws_plan_id>/", reconcile_views.import_usage_plan, name="import-plan"),
     path("sync/", reconcile_views.drift_page, name="drift"),

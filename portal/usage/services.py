@@ -193,11 +193,23 @@ def grant_extra_quota(*, actor: object, key: ApiKey, extra: int, ip: str | None 
         raise ExtraQuotaRefused("The key is not in API Gateway yet (or was revoked).")
     plan = subscription.plan
     today = timezone.now().date()
+    period_start, _ = period_bounds(plan.quota_period, today)
     latest = UsageDay.objects.filter(key=key, plan=plan, date=today).first()
+    # Without a row for today yet (before the day's first collection), the last collected day of
+    # this period still carries any extension granted earlier in it; UpdateUsage *replaces* the
+    # remaining quota, so starting from quota - used would silently take that extension back.
+    earlier = (
+        UsageDay.objects.filter(key=key, plan=plan, date__gte=period_start, date__lt=today)
+        .order_by("-date")
+        .first()
+        if latest is None
+        else None
+    )
     if latest is not None:
         remaining = latest.remaining
+    elif earlier is not None:
+        remaining = earlier.remaining
     else:
-        period_start, _ = period_bounds(plan.quota_period, today)
         used = (
             UsageDay.objects.filter(key=key, plan=plan, date__gte=period_start).aggregate(
                 total=Sum("used")

@@ -3,9 +3,11 @@
 Idempotent: a second run finds what the first created and adds nothing twice.
 """
 
+import time
 from decimal import Decimal
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -16,6 +18,8 @@ from plans.services import plan_create, stage_set_available, stages_discover, su
 from portal.accounts.models import StaffRole, User
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
+from portal.sync import SyncStatus
+from portal.usage.models import UsageDay
 
 DEMO_PASSWORD = "tollgate-demo"
 STAFF = [("admin@tollgate.test", StaffRole.ADMIN), ("ops@tollgate.test", StaffRole.OPS)]
@@ -100,11 +104,25 @@ class Command(BaseCommand):
                     if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
                         key_create(actor=owner, customer=customer, name=key_name)
 
+        self._simulate_traffic_once()
+
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, role in STAFF:
             self.stdout.write(f"  {email:<24} {role.label}")
         for org, email, tier, _ in CUSTOMERS:
             self.stdout.write(f"  {email:<24} customer, owner of {org} ({tier})")
+
+    def _simulate_traffic_once(self) -> None:
+        """30 days of traffic for the charts, on the first start only: a second simulation
+        would count the same days twice in CloudWatch."""
+        if UsageDay.objects.exists():
+            return
+        deadline = time.monotonic() + 90
+        while ApiKey.objects.filter(sync_status=SyncStatus.PENDING).exists():
+            if time.monotonic() > deadline:
+                raise CommandError("The demo keys did not reach the local AWS within 90 s.")
+            time.sleep(0.5)
+        call_command("simulate_traffic", days=30, seed=1, stdout=self.stdout)
 
     def _user(self, email: str, role: StaffRole) -> User:
         user = User.objects.filter(email=email).first()

@@ -1,0 +1,255 @@
+"""What the ops metrics page shows: API-wide CloudWatch series (through a 60-second cache) and
+per-key usage figures from the database (UsageDay, collected from GetUsage).
+
+CloudWatch is read on a page request, but at most once a minute for each range, however many
+people look: every viewer of a range shares one cached GetMetricData answer (one call carries
+every series of every stage). When CloudWatch fails, the page says so instead of failing, and
+the failure is remembered for a few seconds so a struggling AWS is not asked again by each
+viewer.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from plans.models import ApiStage
+from portal.aws import metrics as aws_metrics
+from portal.aws.metrics import ApiMetrics, StageDims
+from portal.sync import PermanentSyncError, TransientSyncError
+from portal.usage.models import UsageDay
+from portal.usage.periods import period_bounds
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    label: str
+    span: datetime.timedelta
+    period: int  # seconds per datapoint
+
+    @property
+    def period_label(self) -> str:
+        return {60: "minute", 300: "5 minutes", 3600: "hour"}.get(self.period, f"{self.period} s")
+
+
+# The issue: "1 minute for the last 3 hours, 5 minutes for a day, 1 hour for 30 days".
+RANGES: dict[str, Range] = {
+    r.key: r
+    for r in (
+        Range("3h", "3 hours", datetime.timedelta(hours=3), 60),
+        Range("24h", "24 hours", datetime.timedelta(hours=24), 300),
+        Range("7d", "7 days", datetime.timedelta(days=7), 3600),
+        Range("30d", "30 days", datetime.timedelta(days=30), 3600),
+    )
+}
+DEFAULT_RANGE = "24h"
+CACHE_SECONDS = 60
+ERROR_CACHE_SECONDS = 10
+LOCK_SECONDS = 20
+TOP_CUSTOMERS = 10
+QUOTA_ROWS = 100
+
+
+def window(chosen: Range, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end aligned to the period, the current (partial) period included."""
+    epoch = int(now.timestamp())
+    end_epoch = epoch - epoch % chosen.period + chosen.period
+    end = datetime.datetime.fromtimestamp(end_epoch, datetime.UTC)
+    return end - chosen.span, end
+
+
+@dataclass
+class Fetched:
+    metrics: ApiMetrics | None
+    error: str
+    fetched_at: datetime.datetime
+    cached: bool = False
+
+
+def _cache_key(stages: Sequence[StageDims], chosen: Range) -> str:
+    names = "|".join(f"{s.region}/{s.api_name}/{s.stage_name}" for s in sorted(set(stages)))
+    digest = hashlib.sha256(names.encode()).hexdigest()[:24]
+    return f"tollgate:api-metrics:{chosen.key}:{chosen.period}:{digest}"
+
+
+def fetch_api_metrics(
+    stages: Sequence[StageDims], chosen: Range, now: datetime.datetime | None = None
+) -> Fetched:
+    """Every series of `stages` over `chosen`, from the cache when fetched in the last minute.
+
+    The cache key is the stages, the range and its period (not the clock): two viewers a few
+    seconds apart share one answer even across a minute boundary, and the answer is at most
+    60 s old. One viewer at a time asks AWS; the others wait briefly for its answer.
+    """
+    if not stages:
+        return Fetched(metrics=None, error="", fetched_at=timezone.now())
+    key = _cache_key(stages, chosen)
+    found: Fetched | None = cache.get(key)
+    if found is None and not cache.add(f"{key}:lock", 1, LOCK_SECONDS):
+        deadline = time.monotonic() + 5
+        while found is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            found = cache.get(key)
+    if found is not None:
+        found.cached = True
+        return found
+    now = now or timezone.now()
+    start, end = window(chosen, now)
+    try:
+        result = Fetched(
+            metrics=aws_metrics.api_metrics(stages, start, end, chosen.period),
+            error="",
+            fetched_at=now,
+        )
+        cache.set(key, result, CACHE_SECONDS)
+    except (TransientSyncError, PermanentSyncError) as exc:
+        result = Fetched(metrics=None, error=f"CloudWatch did not answer: {exc}", fetched_at=now)
+        cache.set(key, result, ERROR_CACHE_SECONDS)
+    finally:
+        cache.delete(f"{key}:lock")
+    return result
+
+
+# --- shaping for the page --------------------------------------------------------------------
+
+
+@dataclass
+class MetricRow:
+    at: datetime.datetime
+    count: float | None
+    e4xx: float | None
+    e5xx: float | None
+    rate_4xx: float | None
+    rate_5xx: float | None
+    lat_p50: float | None
+    lat_p90: float | None
+    lat_p99: float | None
+    lat_avg: float | None
+    int_p50: float | None
+    int_p90: float | None
+    int_p99: float | None
+    int_avg: float | None
+
+
+@dataclass
+class StageMetrics:
+    stage: StageDims
+    rows: list[MetricRow] = field(default_factory=list)
+    requests: int = 0
+    errors_4xx: int = 0
+    errors_5xx: int = 0
+
+    @property
+    def has_data(self) -> bool:
+        return any(row.count is not None for row in self.rows)
+
+    def chart_data(self, period: int) -> dict[str, Any]:
+        """What the page's charts draw (json_script): labels in UTC and one list per series."""
+        fmt = "%H:%M" if period < 3600 else "%b %d %H:%M"
+        data: dict[str, Any] = {
+            "labels": [row.at.strftime(fmt) for row in self.rows],
+            "period": period,
+        }
+        for name in MetricRow.__dataclass_fields__:
+            if name != "at":
+                data[name] = [getattr(row, name) for row in self.rows]
+        return data
+
+
+def _rate(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(100.0 * part / whole, 2)
+
+
+def stage_metrics(metrics: ApiMetrics, stage: StageDims) -> StageMetrics:
+    """One row per period from start to end; None where CloudWatch has no datapoint."""
+    series = {key: metrics.get(stage, key).by_time() for key in aws_metrics.SERIES_KEYS}
+    shaped = StageMetrics(stage=stage)
+    moment = metrics.start
+    step = datetime.timedelta(seconds=metrics.period)
+    while moment < metrics.end:
+        values = {key: series[key].get(moment) for key in aws_metrics.SERIES_KEYS}
+        shaped.rows.append(
+            MetricRow(
+                at=moment,
+                rate_4xx=_rate(values["e4xx"], values["count"]),
+                rate_5xx=_rate(values["e5xx"], values["count"]),
+                **values,
+            )
+        )
+        moment += step
+    shaped.requests = int(sum(v for v in series["count"].values()))
+    shaped.errors_4xx = int(sum(v for v in series["e4xx"].values()))
+    shaped.errors_5xx = int(sum(v for v in series["e5xx"].values()))
+    return shaped
+
+
+def dashboard_stages() -> list[ApiStage]:
+    """The stages tiers may cover (offered by an admin) that AWS still has."""
+    return list(ApiStage.objects.filter(available=True, missing_since__isnull=True))
+
+
+def dims(stage: ApiStage) -> StageDims:
+    return StageDims(stage.region, stage.api_name, stage.stage_name)
+
+
+# --- per-key figures from the database ------------------------------------------------------
+
+
+def top_customers(today: datetime.date, limit: int = TOP_CUSTOMERS) -> list[dict[str, Any]]:
+    """The customers whose keys made the most requests this UTC month (one query)."""
+    rows = (
+        UsageDay.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+        .values("key__customer_id", "key__customer__name")
+        .annotate(total=Sum("used"), keys=Count("key_id", distinct=True))
+        .filter(total__gt=0)
+        .order_by("-total", "key__customer__name")[:limit]
+    )
+    return [dict(row) for row in rows]
+
+
+def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str, Any]]:
+    """Keys at 80% or more of their tier's quota in the current quota period (one query).
+
+    API Gateway applies a usage plan's quota to each key separately. Rows carry `percent`.
+    """
+    week_start = period_bounds("WEEK", today)[0]
+    in_period = (
+        Q(plan__quota_period="DAY", date=today)
+        | Q(plan__quota_period="WEEK", date__gte=week_start, date__lte=today)
+        | Q(plan__quota_period="MONTH", date__gte=today.replace(day=1), date__lte=today)
+    )
+    found = (
+        UsageDay.objects.filter(in_period, plan__quota_limit__isnull=False)
+        .filter(key__revoked_at__isnull=True)
+        .values(
+            "key_id",
+            "key__name",
+            "key__customer_id",
+            "key__customer__name",
+            "plan__name",
+            "plan__quota_limit",
+            "plan__quota_period",
+        )
+        .annotate(period_used=Sum("used"), used_x5=Sum("used") * 5)
+        .filter(used_x5__gte=F("plan__quota_limit") * 4)
+        .annotate(share=Cast("period_used", FloatField()) / Cast("plan__quota_limit", FloatField()))
+        .order_by("-share", "key__customer__name", "key__name")[:limit]
+    )
+    rows: list[dict[str, Any]] = [dict(row) for row in found]
+    for row in rows:
+        row["used"] = row.pop("period_used")
+        row["percent"] = round(100.0 * row["used"] / row["plan__quota_limit"], 1)
+        row["over"] = row["used"] >= row["plan__quota_limit"]
+    return rows

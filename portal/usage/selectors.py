@@ -1,0 +1,278 @@
+"""What a customer's keys used: per key this quota period, a forecast, and the last 30 days.
+
+Read from UsageDay rows only (never AWS), in a constant number of queries (three) whatever the
+number of keys and days.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from keys.models import ApiKey
+from plans.models import Plan, Subscription, SubscriptionStatus
+from portal.customers.models import Customer
+from portal.usage.models import UsageDay
+from portal.usage.periods import ONE_DAY, period_bounds, resets_at
+
+SERIES_DAYS = 30  # the daily chart and table
+PACE_DAYS = 7  # the forecast's pace: average daily use over (at most) the last 7 days
+WARN_PERCENT = 80
+ONE_HOUR = datetime.timedelta(hours=1)
+
+
+@dataclass
+class KeyUsage:
+    key: ApiKey
+    used: int  # this period, on any tier
+    quota: int | None  # the current tier's
+    remaining: int | None
+    percent: float | None
+    pace: float  # requests per day, recently
+    forecast: datetime.date | None  # when the quota runs out at this pace (None: it won't)
+    has_data: bool  # any UsageDay row in the period or the chart's window
+    daily: list[int] = field(default_factory=list)  # one figure per day of the series
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+    @property
+    def level(self) -> str:
+        """ok / warn (>= 80%) / over (>= 100%): the progress bar's colour."""
+        if self.percent is None:
+            return "none"
+        if self.percent >= 100 or self.exhausted:
+            return "over"
+        return "warn" if self.percent >= WARN_PERCENT else "ok"
+
+    @property
+    def extended(self) -> bool:
+        """API Gateway reports more left than quota - used: extra quota was granted (UpdateUsage)."""
+        if self.remaining is None or self.quota is None:
+            return False
+        return self.remaining > max(0, self.quota - self.used)
+
+    @property
+    def bar_width(self) -> float:
+        return min(self.percent or 0.0, 100.0)
+
+
+@dataclass
+class CustomerUsage:
+    customer: Customer
+    plan: Plan | None
+    today: datetime.date
+    period_start: datetime.date
+    period_end: datetime.date
+    resets_at: datetime.datetime | None  # None when the tier has no quota
+    keys: list[KeyUsage]  # live keys, plus revoked ones used this period
+    days: list[datetime.date]  # the series' days, oldest first
+    series: list[KeyUsage]  # every key with a line in the chart (adds revoked ones used lately)
+    total_used: int
+    total_remaining: int | None
+
+    @property
+    def has_quota(self) -> bool:
+        return self.plan is not None and self.plan.quota_limit is not None
+
+    @property
+    def daily_totals(self) -> list[int]:
+        return [sum(values) for values in zip(*(k.daily for k in self.series), strict=True)] or [
+            0
+        ] * len(self.days)
+
+    @property
+    def table_rows(self) -> list[tuple[datetime.date, list[int], int]]:
+        """(day, per-key figures, total), newest first: the chart's numbers as a table."""
+        rows = [
+            (day, [k.daily[i] for k in self.series], total)
+            for i, (day, total) in enumerate(zip(self.days, self.daily_totals, strict=True))
+        ]
+        return rows[::-1]
+
+    @property
+    def has_any_data(self) -> bool:
+        return any(k.has_data for k in self.series)
+
+    def chart_data(self) -> dict[str, Any]:
+        """For Chart.js (embedded with json_script): a stacked bar per day, one dataset per key."""
+        return {
+            "labels": [f"{day.day} {day:%b}" for day in self.days],
+            "titles": [f"{day:%a} {day.day} {day:%b %Y}" for day in self.days],
+            "datasets": [
+                {"label": _key_label(k.key), "data": k.daily} for k in self.series if any(k.daily)
+            ],
+        }
+
+
+def _key_label(key: ApiKey) -> str:
+    return f"{key.name} (revoked)" if key.is_revoked else key.name
+
+
+def customer_usage(
+    customer: Customer,
+    today: datetime.date | None = None,
+    *,
+    now: datetime.datetime | None = None,
+) -> CustomerUsage:
+    now = now or timezone.now()
+    today = today or now.astimezone(datetime.UTC).date()
+    if today != now.astimezone(datetime.UTC).date():
+        # Asked about another day: take it as over (past) so that day counts in full.
+        now = datetime.datetime.combine(today + ONE_DAY, datetime.time(), tzinfo=datetime.UTC)
+
+    subscription = (
+        Subscription.objects.select_related("plan")
+        .filter(customer=customer, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )  # query 1
+    plan = subscription.plan if subscription else None
+    quota = plan.quota_limit if plan else None
+    if plan is not None and quota is not None and plan.quota_period:
+        period_start, period_end = period_bounds(plan.quota_period, today)
+        reset: datetime.datetime | None = resets_at(plan.quota_period, today)
+    else:  # no quota: show the calendar month's use
+        period_start, period_end = period_bounds("MONTH", today)
+        reset = None
+
+    series_start = today - datetime.timedelta(days=SERIES_DAYS - 1)
+    since = min(series_start, period_start)
+
+    used_since = UsageDay.objects.filter(key=OuterRef("pk"), date__gte=since, used__gt=0)
+    keys = list(
+        ApiKey.objects.filter(customer=customer)
+        .filter(Q(revoked_at__isnull=True) | Exists(used_since))
+        .order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-pk")
+    )  # query 2
+    rows = list(
+        UsageDay.objects.filter(key__customer=customer, date__gte=since, date__lte=today)
+        .values_list("key_id", "plan_id", "date", "used", "remaining")
+        .order_by()
+    )  # query 3
+
+    daily: dict[int, dict[datetime.date, int]] = defaultdict(dict)
+    today_remaining: dict[int, int] = {}
+    for key_id, plan_id, day, day_used, day_remaining in rows:
+        daily[key_id][day] = day_used
+        if day == today and plan is not None and plan_id == plan.pk:
+            today_remaining[key_id] = day_remaining
+
+    days = [series_start + datetime.timedelta(days=i) for i in range(SERIES_DAYS)]
+    effective_quota = _effective_quota(plan, period_start)
+    pace_start = max(period_start, today - datetime.timedelta(days=PACE_DAYS - 1))
+    elapsed_today = min(max(now - _midnight(today), ONE_HOUR), ONE_DAY) / ONE_DAY
+    pace_days = (today - pace_start).days + elapsed_today
+
+    everything: list[KeyUsage] = []
+    for key in keys:
+        by_day = daily.get(key.pk, {})
+        used = sum(n for day, n in by_day.items() if period_start <= day <= today)
+        pace = sum(n for day, n in by_day.items() if pace_start <= day <= today) / pace_days
+        remaining: int | None = None
+        percent: float | None = None
+        forecast: datetime.date | None = None
+        if quota is not None and effective_quota is not None and reset is not None:
+            remaining = today_remaining.get(key.pk, max(0, effective_quota - used))
+            percent = used * 100 / quota
+            forecast = _forecast(remaining, pace, now, reset, today)
+        everything.append(
+            KeyUsage(
+                key=key,
+                used=used,
+                quota=quota,
+                remaining=remaining,
+                percent=percent,
+                pace=pace,
+                forecast=forecast,
+                has_data=bool(by_day),
+                daily=[by_day.get(day, 0) for day in days],
+            )
+        )
+
+    shown = [k for k in everything if not k.key.is_revoked or k.used > 0]
+    return CustomerUsage(
+        customer=customer,
+        plan=plan,
+        today=today,
+        period_start=period_start,
+        period_end=period_end,
+        resets_at=reset,
+        keys=shown,
+        days=days,
+        series=[k for k in everything if not k.key.is_revoked or any(k.daily) or k.used > 0],
+        total_used=sum(k.used for k in shown),
+        total_remaining=(
+            sum(k.remaining or 0 for k in shown if not k.key.is_revoked)
+            if quota is not None
+            else None
+        ),
+    )
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+def _effective_quota(plan: Plan | None, period_start: datetime.date) -> int | None:
+    """The quota of this period: the first period of a tier loses its offset (QuotaSettings)."""
+    if plan is None or plan.quota_limit is None or not plan.quota_period:
+        return None
+    created = plan.created_at.astimezone(datetime.UTC).date()
+    if plan.quota_offset and period_bounds(plan.quota_period, created)[0] == period_start:
+        return max(0, plan.quota_limit - plan.quota_offset)
+    return plan.quota_limit
+
+
+def _forecast(
+    remaining: int,
+    pace: float,
+    now: datetime.datetime,
+    reset: datetime.datetime,
+    today: datetime.date,
+) -> datetime.date | None:
+    """The UTC day the quota runs out at `pace` requests a day; None if not before the reset."""
+    if remaining <= 0:
+        return today
+    if pace <= 0:
+        return None
+    runs_out = now + datetime.timedelta(days=remaining / pace)
+    if runs_out >= reset:
+        return None
+    return runs_out.astimezone(datetime.UTC).date()
+
+
+def usage_rows_for_csv(
+    customer: Customer, start: datetime.date, end: datetime.date
+) -> list[tuple[datetime.date, str, int, int | None]]:
+    """(date, key, requests, remaining) for every recorded day of the customer's own keys.
+
+    `remaining` is None for a day on a tier without quota (API Gateway reports 0 there).
+    """
+    rows = (
+        UsageDay.objects.filter(key__customer=customer, date__gte=start, date__lte=end)
+        .select_related("key", "plan")
+        .only(
+            "date",
+            "used",
+            "remaining",
+            "key__name",
+            "key__revoked_at",
+            "plan__quota_limit",
+        )
+        .order_by("date", "key__name", "key_id")
+    )
+    return [
+        (
+            row.date,
+            _key_label(row.key),
+            row.used,
+            row.remaining if row.plan.quota_limit is not None else None,
+        )
+        for row in rows
+    ]

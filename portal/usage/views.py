@@ -1,0 +1,43 @@
+"""The ops metrics page: API-wide CloudWatch charts and per-key usage figures."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from portal.accounts.access import staff_required
+from portal.usage import metrics as selectors
+
+
+@staff_required
+def ops_metrics(request: HttpRequest) -> HttpResponse:
+    chosen = selectors.RANGES.get(
+        request.GET.get("range", ""), selectors.RANGES[selectors.DEFAULT_RANGE]
+    )
+    stages = selectors.dashboard_stages()
+    selected = next((s for s in stages if str(s.pk) == request.GET.get("stage")), None)
+    selected = selected or (stages[0] if stages else None)
+    fetched = selectors.fetch_api_metrics([selectors.dims(s) for s in stages], chosen)
+    shown = None
+    if fetched.metrics is not None and selected is not None:
+        shown = selectors.stage_metrics(fetched.metrics, selectors.dims(selected))
+    today = timezone.now().date()
+    watch = selectors.quota_watch(today)
+    return render(
+        request,
+        "usage/ops_metrics.html",
+        {
+            "ranges": selectors.RANGES.values(),
+            "chosen": chosen,
+            "stages": stages,
+            "selected": selected,
+            "fetched": fetched,
+            "shown": shown,
+            "chart": shown.chart_data(chosen.period) if shown else None,
+            "top_customers": selectors.top_customers(today),
+            "over_quota": [row for row in watch if row["over"]],
+            "near_quota": [row for row in watch if not row["over"]],
+            "month_start": today.replace(day=1),
+        },
+    )
