@@ -102,6 +102,7 @@ vendor:
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
 	sed "/sourceMappingURL=chart.umd.min.js.map/d" node_modules/chart.js/dist/chart.umd.min.js > static/vendor/chart.umd.min.js
+	mkdir -p static/vendor/swagger-ui && cd node_modules/swagger-ui-dist && cp swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE ../../static/vendor/swagger-ui/ && sed '/sourceMappingURL=swagger-ui.css.map/d' swagger-ui.css > ../../static/vendor/swagger-ui/swagger-ui.css
 	@echo "static/vendor/ refreshed from package-lock.json; commit the changed files."
 
 clean:

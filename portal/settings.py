@@ -64,6 +64,14 @@ INSTALLED_APPS = [
     "portal.usage",
     "plans",
     "keys",
+    "portal.catalog",
+    # The REST API (portal/api/) and the personal access tokens that authenticate to it.
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal.tokens",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -276,5 +284,49 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-with-aws": {
         "task": "portal.reconcile.tasks.reconcile_with_aws",
         "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),
+    },
+    "export-api-documents": {
+        "task": "portal.catalog.tasks.export_stage_documents",
+        "schedule": 600.0,
+    },
+}
+
+# --- REST API (portal/api/; the README's "REST API") ---
+REST_FRAMEWORK = {
+    # Bearer first: its WWW-Authenticate header makes a request without credentials a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.tokens.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.TollgatePermission"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("TOLLGATE_API_RATE", "1200/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.TollgateAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tollgate REST API",
+    "VERSION": "1.0.0",
+    # The long description (authentication, errors, secrets) is portal/api/schema.py's.
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc come from drf-spectacular-sidecar: served by Tollgate, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SyncStatusEnum": "portal.sync.SyncStatus",
+        "QuotaPeriodEnum": "plans.models.QuotaPeriod",
     },
 }

@@ -8,5 +8,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("console/", include("portal.console.urls")),
     path("app/", include("portal.app_urls")),
+    path("", include("portal.catalog.urls")),
+    path("api/", include("portal.api.urls")),
+    path("settings/tokens/", include("portal.tokens.urls")),
     path("django-admin/", admin.site.urls),
 ]

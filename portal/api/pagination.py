@@ -1,0 +1,12 @@
+from rest_framework.pagination import CursorPagination
+
+
+class Cursor(CursorPagination):
+    """Every list: `?cursor=` from the `next`/`previous` links, `?limit=` up to 200.
+
+    The order is the view's (`ordering`) unless `?ordering=` picks another allowed field.
+    """
+
+    page_size_query_param = "limit"
+    max_page_size = 200
+    ordering = "-pk"

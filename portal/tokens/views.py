@@ -1,0 +1,62 @@
+from datetime import timedelta
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal.accounts.access import client_ip
+from portal.accounts.models import User
+from portal.forms import apply_service_errors
+from portal.tokens.forms import TokenForm
+from portal.tokens.models import PersonalAccessToken
+from portal.tokens.services import token_create, token_revoke
+
+
+@never_cache
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["expires_in"]
+        try:
+            issued = token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            form = TokenForm()
+    response = render(
+        request,
+        "account/tokens.html",
+        {
+            "form": form,
+            "issued": issued,
+            "tokens": PersonalAccessToken.objects.filter(user=cast(User, request.user)).order_by(
+                "revoked_at", "-created_at"
+            ),
+        },
+    )
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(
+        PersonalAccessToken.objects.filter(user=cast(User, request.user)), pk=token_id
+    )
+    token_revoke(user=request.user, token=token, ip=client_ip(request))
+    messages.success(request, f"Token “{token.name}” revoked; it no longer works.")
+    return redirect("tokens:list")

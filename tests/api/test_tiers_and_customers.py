@@ -1,0 +1,161 @@
+"""Stages, tiers, customers and tier switches through the API: the console's services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
+from portal.accounts.models import User
+from portal.customers.models import Customer
+from tests.api.conftest import api_as
+
+GOLD = {
+    "name": "Gold",
+    "description": "Lots",
+    "throttle_rate": "20.5",
+    "throttle_burst": 40,
+    "quota_limit": 50000,
+    "quota_period": "MONTH",
+    "monthly_price": "99.00",
+}
+
+
+def test_an_admin_creates_a_tier(admin: User, stage: ApiStage, tiers: Any) -> None:
+    response = api_as(admin).post("/api/v1/tiers", {**GOLD, "stages": [stage.pk]})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["slug"], body["throttle_rate"], body["stages"]) == ("gold", "20.50", [stage.pk])
+    assert body["sync"]["status"] == "pending"
+    assert Plan.objects.get(slug="gold").quota_limit == 50000
+
+
+def test_it_refuses_a_bad_tier_field_by_field(admin: User, stage: ApiStage, tiers: Any) -> None:
+    response = api_as(admin).post(
+        "/api/v1/tiers",
+        {
+            **GOLD,
+            "name": "Free",
+            "throttle_rate": "20000",
+            "quota_offset": 60000,
+            "stages": [stage.pk],
+        },
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["name"] == ["Another tier already has this name."]
+    assert errors["throttle_rate"] == [
+        "API Gateway allows at most 10,000 requests per second per account."
+    ]
+    assert errors["quota_offset"] == [
+        "The offset must be smaller than the quota, or the first period allows nothing."
+    ]
+    assert not Plan.objects.filter(name="Gold").exists()
+
+
+def test_it_refuses_an_unknown_stage(admin: User, tiers: Any) -> None:
+    response = api_as(admin).post("/api/v1/tiers", {**GOLD, "stages": [999]})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"stages": ['Invalid pk "999" - object does not exist.']}
+
+
+def test_a_change_that_changes_nothing_sends_nothing(admin: User, tiers: Any) -> None:
+    premium = tiers["Premium"]
+    response = api_as(admin).patch("/api/v1/tiers/premium", {"throttle_rate": "50"})
+
+    assert response.status_code == 200
+    premium.refresh_from_db()
+    assert premium.desired_version == 1
+
+    response = api_as(admin).patch("/api/v1/tiers/premium", {"throttle_rate": "60"})
+    premium.refresh_from_db()
+    assert (response.json()["throttle_rate"], premium.desired_version) == ("60.00", 2)
+
+
+def test_archive_refuses_a_tier_with_customers(admin: User, alice: User, tiers: Any) -> None:
+    response = api_as(admin).post("/api/v1/tiers/free/archive")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "This is the default tier for new customers; make another tier the default first."
+    )
+    ok = api_as(admin).post("/api/v1/tiers/enterprise/archive")
+    assert ok.status_code == 200
+    assert ok.json()["archived_at"] is not None
+
+
+def test_a_customer_sees_offered_tiers_and_its_own(
+    admin: User, alice: User, acme: Customer, tiers: Any
+) -> None:
+    slugs = [t["slug"] for t in api_as(alice).get("/api/v1/tiers").json()["results"]]
+    assert sorted(slugs) == ["free", "premium"]
+
+    api_as(admin).post("/api/v1/subscription/switch", {"tier": "enterprise", "customer": acme.pk})
+    slugs = [t["slug"] for t in api_as(alice).get("/api/v1/tiers").json()["results"]]
+    assert sorted(slugs) == ["enterprise", "free", "premium"]
+    enterprise = api_as(alice).get("/api/v1/tiers/enterprise").json()
+    assert (enterprise["aws_id"], enterprise["sync"]) == ("", None)
+
+
+def test_a_customer_switches_to_a_self_serve_tier(alice: User, acme: Customer, tiers: Any) -> None:
+    response = api_as(alice).post("/api/v1/subscription/switch", {"tier": "premium"})
+
+    assert response.status_code == 200
+    assert response.json()["tier"] == "premium"
+    active = Subscription.objects.get(customer=acme, status=SubscriptionStatus.ACTIVE)
+    assert active.plan.slug == "premium"
+
+
+def test_an_approval_tier_is_refused_with_the_services_message(
+    alice: User, acme: Customer, tiers: Any
+) -> None:
+    response = api_as(alice).post("/api/v1/subscription/switch", {"tier": "enterprise"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The Enterprise tier needs approval; contact us to join it."
+    assert Subscription.objects.get(customer=acme, status="active").plan.slug == "free"
+
+
+def test_switch_refuses_an_unknown_tier_and_the_current_one(alice: User, tiers: Any) -> None:
+    client = api_as(alice)
+    assert client.post("/api/v1/subscription/switch", {"tier": "nope"}).json()["errors"] == {
+        "tier": ["That tier is not offered."]
+    }
+    response = client.post("/api/v1/subscription/switch", {"tier": "free"})
+    assert response.json()["detail"] == "You are already on the Free tier."
+
+
+def test_an_admin_withdraws_a_stage_only_when_no_tier_covers_it(
+    admin: User, stage: ApiStage, tiers: Any
+) -> None:
+    response = api_as(admin).patch(f"/api/v1/stages/{stage.pk}", {"available": False})
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "Tiers Enterprise, Free, Premium cover this stage; remove it from them first."
+    )
+    other = ApiStage.objects.create(
+        region="us-east-1", rest_api_id="xyz", stage_name="dev", api_name="Weather API"
+    )
+    response = api_as(admin).patch(f"/api/v1/stages/{other.pk}", {"available": True})
+    assert (response.status_code, response.json()["available"]) == (200, True)
+
+
+def test_customers_and_memberships(ops: User, alice: User, bob: User) -> None:
+    customers = api_as(ops).get("/api/v1/customers?ordering=name").json()["results"]
+    assert [(c["name"], c["tier"]) for c in customers] == [("Acme", "free"), ("Globex", "free")]
+    assert [c["name"] for c in api_as(ops).get("/api/v1/customers?q=glob").json()["results"]] == [
+        "Globex"
+    ]
+    members = api_as(alice).get("/api/v1/memberships").json()["results"]
+    assert [(m["email"], m["role"]) for m in members] == [("alice@acme.test", "owner")]
+
+
+def test_me_says_who_is_asking(alice: User) -> None:
+    body = api_as(alice, "read").get("/api/v1/me").json()
+
+    assert body["email"] == "alice@acme.test"
+    assert body["customer"]["name"] == "Acme"
+    assert (body["authenticated_by"], body["token_scope"]) == ("token", "read")
