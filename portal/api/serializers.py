@@ -11,7 +11,7 @@ from rest_framework import serializers
 from keys.models import ApiKey
 from keys.services import secret_reveal_deadline
 from plans.models import MAX_QUOTA, ApiStage, Plan, QuotaPeriod, Subscription
-from plans.services import active_subscription
+from plans.services import PLAN_FIELDS, active_subscription
 from portal.api.permissions import is_staff
 from portal.customers.models import Customer, Membership
 from portal.sync import SyncStatus
@@ -83,16 +83,7 @@ class TierSerializer(serializers.ModelSerializer[Plan]):
         fields = [
             "id",
             "slug",
-            "name",
-            "description",
-            "self_serve",
-            "is_default",
-            "throttle_rate",
-            "throttle_burst",
-            "quota_limit",
-            "quota_period",
-            "quota_offset",
-            "monthly_price",
+            *PLAN_FIELDS,
             "stages",
             "archived_at",
             "created_at",

@@ -172,6 +172,56 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
     return report
 
 
+def _sent_again(
+    report: ReconcileReport,
+    obj: SyncState,
+    *,
+    label: str,
+    retired: bool,
+    in_aws: bool,
+    dry_run: bool,
+    task: Any,
+) -> bool:
+    """Handle what the object's own sync task must finish; True if nothing is left to compare."""
+    if retired:
+        if in_aws:
+            report.resync.append(f"{label}: gone here, still in AWS → delete it")
+            if not dry_run:
+                _resync(obj, task)
+        else:
+            report.in_sync += 1
+        return True
+    if obj.sync_status == SyncStatus.FAILED or not getattr(obj, "aws_id", ""):
+        report.resync.append(f"{label}: not yet in AWS → sync it")
+        if not dry_run:
+            _resync(obj, task)
+        return True
+    return False
+
+
+def _compared(
+    report: ReconcileReport,
+    obj: SyncState,
+    *,
+    label: str,
+    differences: list[aws.Difference],
+    aws_state: Any,
+    dry_run: bool,
+    confirmed: list[int],
+) -> None:
+    """Record drift, or that the object equals AWS."""
+    if differences:
+        report.drifted.append(
+            f"{label}: "
+            + "; ".join(f"{d.field} is {d.aws} in AWS, {d.ours} here" for d in differences)
+        )
+        if not dry_run:
+            _mark_drifted(obj, differences, aws_state)
+    else:
+        report.in_sync += 1
+        confirmed.append(obj.pk)
+
+
 def _reconcile_tiers(
     report: ReconcileReport,
     aws_plans: dict[str, dict[str, Any]],
@@ -190,18 +240,16 @@ def _reconcile_tiers(
         if plan.sync_status == SyncStatus.PENDING:
             continue  # its sync task is on the way
         label = f"tier “{plan.name}”"
-        if plan.is_archived:
-            if plan.aws_id in aws_plans:
-                report.resync.append(f"{label}: archived here, still in AWS → delete it")
-                if not dry_run:
-                    _resync(plan, sync_plan)
-            else:
-                report.in_sync += 1
-            continue
-        if plan.sync_status == SyncStatus.FAILED or not plan.aws_id:
-            report.resync.append(f"{label}: not yet in AWS → sync it")
-            if not dry_run:
-                _resync(plan, sync_plan)
+        in_aws = bool(plan.aws_id) and plan.aws_id in aws_plans
+        if _sent_again(
+            report,
+            plan,
+            label=label,
+            retired=plan.is_archived,
+            in_aws=in_aws,
+            dry_run=dry_run,
+            task=sync_plan,
+        ):
             continue
         current = aws_plans.get(plan.aws_id)
         if current is None:
@@ -211,16 +259,15 @@ def _reconcile_tiers(
             aws_state = aws.usage_plan_state(current)
             differences = aws.usage_plan_differences(aws_state, usage_plan_spec(plan))
             state = _plan_state_json(aws_state)
-        if differences:
-            report.drifted.append(
-                f"{label}: "
-                + "; ".join(f"{d.field} is {d.aws} in AWS, {d.ours} here" for d in differences)
-            )
-            if not dry_run:
-                _mark_drifted(plan, differences, state)
-        else:
-            report.in_sync += 1
-            confirmed.append(plan.pk)
+        _compared(
+            report,
+            plan,
+            label=label,
+            differences=differences,
+            aws_state=state,
+            dry_run=dry_run,
+            confirmed=confirmed,
+        )
     if not dry_run:
         _confirm(Plan, confirmed)
 
@@ -264,18 +311,16 @@ def _reconcile_keys(
         if key.sync_status == SyncStatus.PENDING:
             continue
         label = f"key “{key.name}” of {key.customer.name}"
-        if key.is_revoked:
-            if key.aws_id in aws_keys:
-                report.resync.append(f"{label}: revoked here, still in AWS → delete it")
-                if not dry_run:
-                    _resync(key, sync_key)
-            else:
-                report.in_sync += 1
-            continue
-        if key.sync_status == SyncStatus.FAILED or not key.aws_id:
-            report.resync.append(f"{label}: not yet in AWS → sync it")
-            if not dry_run:
-                _resync(key, sync_key)
+        in_aws = bool(key.aws_id) and key.aws_id in aws_keys
+        if _sent_again(
+            report,
+            key,
+            label=label,
+            retired=key.is_revoked,
+            in_aws=in_aws,
+            dry_run=dry_run,
+            task=sync_key,
+        ):
             continue
         current = aws_keys.get(key.aws_id)
         if current is None:
@@ -294,16 +339,15 @@ def _reconcile_keys(
                     )
                 )
             state = {"enabled": current.enabled, "description": current.description}
-        if differences:
-            report.drifted.append(
-                f"{label}: "
-                + "; ".join(f"{d.field} is {d.aws} in AWS, {d.ours} here" for d in differences)
-            )
-            if not dry_run:
-                _mark_drifted(key, differences, state)
-        else:
-            report.in_sync += 1
-            confirmed.append(key.pk)
+        _compared(
+            report,
+            key,
+            label=label,
+            differences=differences,
+            aws_state=state,
+            dry_run=dry_run,
+            confirmed=confirmed,
+        )
         if len(confirmed) >= 2000 and not dry_run:
             _confirm(ApiKey, confirmed)
             confirmed = []
