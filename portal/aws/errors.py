@@ -4,10 +4,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
     ReadTimeoutError,
 )
 
@@ -68,3 +72,12 @@ def aws_errors() -> Iterator[None]:
         ConnectionClosedError,
     ) as exc:
         raise TransientSyncError(f"Could not reach AWS: {exc}") from exc
+    except (NoCredentialsError, NoRegionError) as exc:
+        raise PermanentSyncError(
+            f"AWS is not configured: {exc}. Give Tollgate credentials (an instance or task role, "
+            "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and AWS_REGION."
+        ) from exc
+    except ParamValidationError as exc:
+        raise PermanentSyncError(f"Tollgate sent AWS an invalid request: {exc}") from exc
+    except BotoCoreError as exc:
+        raise TransientSyncError(f"The AWS client failed: {exc}") from exc
