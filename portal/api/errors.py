@@ -34,6 +34,18 @@ class Gone(exceptions.APIException):
     default_code = "gone"
 
 
+class ServiceUnavailable(exceptions.APIException):
+    """An upstream AWS service did not answer; `wait` (seconds) becomes Retry-After."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "An AWS service Tollgate depends on did not answer; try again shortly."
+    default_code = "service_unavailable"
+
+    def __init__(self, detail: str | None = None, wait: int | None = None) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
 TITLES = {
     400: "Invalid input",
     401: "Not authenticated",
@@ -46,6 +58,7 @@ TITLES = {
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Server error",
+    503: "Service unavailable",
 }
 CODES = {"invalid": "validation_error", "error": "server_error"}
 

@@ -15,6 +15,8 @@ from plans.services import PLAN_FIELDS, active_subscription
 from portal.api.permissions import is_staff
 from portal.customers.models import Customer, Membership
 from portal.sync import SyncStatus
+from portal.usage.metrics import DEFAULT_RANGE as DEFAULT_METRIC_RANGE
+from portal.usage.metrics import RANGES as METRIC_RANGES
 from portal.usage.models import UsageDay
 
 MAX_ID = 2**63 - 1
@@ -323,6 +325,83 @@ class UsageSummarySerializer(serializers.Serializer[Any]):
     period_end = serializers.DateField()
     used = serializers.IntegerField(help_text="All the customer's keys, this period.")
     keys = KeyUsageSerializer(many=True)
+
+
+# --- metrics (ops) ------------------------------------------------------------------------------
+
+
+class MetricsQuerySerializer(serializers.Serializer[Any]):
+    """The query of GET /api/v1/metrics: the same choices as the ops metrics page."""
+
+    range = serializers.ChoiceField(
+        choices=list(METRIC_RANGES),
+        default=DEFAULT_METRIC_RANGE,
+        required=False,
+        help_text="3h: one point a minute; 24h: every 5 minutes; 7d and 30d: every hour.",
+        error_messages={
+            "invalid_choice": "“{input}” is not a range; use one of "
+            + ", ".join(METRIC_RANGES)
+            + "."
+        },
+    )
+    stage = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A stage id from /api/v1/stages that is offered to tiers; default: the first.",
+    )
+
+
+class MetricPointSerializer(serializers.Serializer[Any]):
+    """One period; null where CloudWatch has no datapoint."""
+
+    at = serializers.DateTimeField(help_text="Start of the period (UTC).")
+    count = serializers.FloatField(allow_null=True, help_text="Requests (Count, Sum).")
+    e4xx = serializers.FloatField(allow_null=True, help_text="4XXError (Sum); 429s included.")
+    e5xx = serializers.FloatField(allow_null=True, help_text="5XXError (Sum).")
+    rate_4xx = serializers.FloatField(allow_null=True, help_text="4XX as % of requests.")
+    rate_5xx = serializers.FloatField(allow_null=True, help_text="5XX as % of requests.")
+    lat_p50 = serializers.FloatField(allow_null=True, help_text="Latency p50 (ms).")
+    lat_p90 = serializers.FloatField(allow_null=True, help_text="Latency p90 (ms).")
+    lat_p99 = serializers.FloatField(allow_null=True, help_text="Latency p99 (ms).")
+    lat_avg = serializers.FloatField(allow_null=True, help_text="Latency average (ms).")
+    int_p50 = serializers.FloatField(allow_null=True, help_text="IntegrationLatency p50 (ms).")
+    int_p90 = serializers.FloatField(allow_null=True, help_text="IntegrationLatency p90 (ms).")
+    int_p99 = serializers.FloatField(allow_null=True, help_text="IntegrationLatency p99 (ms).")
+    int_avg = serializers.FloatField(allow_null=True, help_text="IntegrationLatency avg (ms).")
+
+
+class MetricTotalsSerializer(serializers.Serializer[Any]):
+    requests = serializers.IntegerField()
+    errors_4xx = serializers.IntegerField()
+    errors_5xx = serializers.IntegerField()
+
+
+class MetricsStageSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    ref = serializers.CharField(help_text="“API name/stage”.")
+    region = serializers.CharField()
+    api_name = serializers.CharField()
+    stage_name = serializers.CharField()
+
+
+class MetricsSerializer(serializers.Serializer[Any]):
+    range = serializers.ChoiceField(choices=list(METRIC_RANGES))
+    range_label = serializers.CharField()
+    period = serializers.IntegerField(help_text="Seconds per point.")
+    start = serializers.DateTimeField(allow_null=True)
+    end = serializers.DateTimeField(allow_null=True, help_text="Includes the current period.")
+    stage = MetricsStageSerializer(
+        allow_null=True, help_text="The stage shown; null when no stage is offered to tiers."
+    )
+    stages = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Every stage id that can be chosen."
+    )
+    fetched_at = serializers.DateTimeField(
+        help_text="When CloudWatch was read; answers are shared for up to 60 s."
+    )
+    totals = MetricTotalsSerializer(allow_null=True)
+    points = MetricPointSerializer(many=True)
 
 
 # --- sync ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ v1 = [
         views.SubscriptionSwitchView.as_view(),
         name="subscription-switch",
     ),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("sync/status", views.SyncStatusView.as_view(), name="sync-status"),
     path("sync/drift", views.DriftSummaryView.as_view(), name="sync-drift"),
     *router.urls,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from django.db import models, transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -24,7 +25,7 @@ from plans.services import PLAN_FIELDS
 from portal.accounts.access import client_ip
 from portal.api import filters
 from portal.api import serializers as s
-from portal.api.errors import Conflict, Gone
+from portal.api.errors import Conflict, Gone, ServiceUnavailable
 from portal.api.permissions import ANYONE, STAFF, customer_of, is_staff
 from portal.api.selectors import drift_row, sync_status, usage_summary
 from portal.api.viewsets import ETagMixin, ScopedViewSet
@@ -32,6 +33,7 @@ from portal.customers.models import Customer, Membership
 from portal.reconcile import services as reconcile_services
 from portal.sync import SyncStatus
 from portal.tokens.models import PersonalAccessToken
+from portal.usage import metrics as usage_metrics
 from portal.usage.models import UsageDay
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -502,6 +504,95 @@ class UsageSummaryViewSet(mixins.ListModelMixin, ScopedViewSet):
         today = timezone.now().date()
         data = s.UsageSummarySerializer([usage_summary(c, today) for c in page], many=True).data
         return self.get_paginated_response(data)
+
+
+# --- metrics (staff) ----------------------------------------------------------------------------
+
+
+class MetricsView(ETagMixin, APIView):
+    """The ops metrics page's CloudWatch series, through the same selector and 60-second cache."""
+
+    audience = STAFF
+
+    @extend_schema(
+        summary="API-wide CloudWatch series of one stage: requests, errors, latency (staff)",
+        description="The ops metrics page's series (`/console/metrics/`): per period, Count, "
+        "4XXError and 5XXError (Sum), the error rates, and Latency and IntegrationLatency "
+        "(p50, p90, p99, average). `range` picks the span and resolution: **3h** one point a "
+        "minute, **24h** every 5 minutes (default), **7d** and **30d** every hour. CloudWatch "
+        "is asked at most once a minute per range, whoever asks. When CloudWatch does not "
+        "answer: **503** with `Retry-After`.",
+        parameters=[s.MetricsQuerySerializer],
+        responses={
+            200: s.MetricsSerializer,
+            503: OpenApiResponse(
+                s.ProblemSerializer,
+                description="CloudWatch did not answer; `Retry-After` says when to try again.",
+                examples=[
+                    OpenApiExample(
+                        "CloudWatch down",
+                        value={
+                            "type": "service_unavailable",
+                            "title": "Service unavailable",
+                            "detail": "CloudWatch did not answer: AWS answered InternalFailure "
+                            "(GetMetricData)",
+                            "errors": {},
+                        },
+                    )
+                ],
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = s.MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        chosen = usage_metrics.RANGES[query.validated_data["range"]]
+        stages = usage_metrics.dashboard_stages()
+        selected = stages[0] if stages else None
+        if "stage" in query.validated_data:
+            wanted = query.validated_data["stage"]
+            selected = next((stage for stage in stages if stage.pk == wanted), None)
+            if selected is None:
+                raise exceptions.ValidationError(
+                    {"stage": [f"Stage {wanted} is not offered to tiers (see /api/v1/stages)."]}
+                )
+        try:
+            fetched = usage_metrics.fetch_api_metrics(
+                [usage_metrics.dims(stage) for stage in stages], chosen
+            )
+        except BotoCoreError as exc:  # e.g. no credentials: the selector knows AWS errors only
+            raise ServiceUnavailable(
+                f"CloudWatch did not answer: {exc}", wait=usage_metrics.ERROR_CACHE_SECONDS
+            ) from exc
+        if fetched.error:
+            raise ServiceUnavailable(fetched.error, wait=usage_metrics.ERROR_CACHE_SECONDS)
+        shown = None
+        if fetched.metrics is not None and selected is not None:
+            shown = usage_metrics.stage_metrics(fetched.metrics, usage_metrics.dims(selected))
+        return Response(
+            s.MetricsSerializer(
+                {
+                    "range": chosen.key,
+                    "range_label": chosen.label,
+                    "period": chosen.period,
+                    "start": fetched.metrics.start if fetched.metrics else None,
+                    "end": fetched.metrics.end if fetched.metrics else None,
+                    "stage": {
+                        "id": selected.pk,
+                        "ref": f"{selected.api_name}/{selected.stage_name}",
+                        "region": selected.region,
+                        "api_name": selected.api_name,
+                        "stage_name": selected.stage_name,
+                    }
+                    if selected
+                    else None,
+                    "stages": [stage.pk for stage in stages],
+                    "fetched_at": fetched.fetched_at,
+                    "totals": shown,
+                    "points": shown.rows if shown else [],
+                }
+            ).data
+        )
 
 
 # --- sync and drift (staff) ---------------------------------------------------------------------

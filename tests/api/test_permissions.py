@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from keys.models import ApiKey
 from plans.models import ApiStage, Plan
 from portal.accounts.models import User
+from portal.aws.metrics import StageDims
 from portal.customers.models import Customer
 from portal.tokens.models import TokenScope
+from portal.usage import metrics as usage_metrics
+from portal.usage.metrics import Fetched, Range
 from tests.api.conftest import api_as
 
 PEOPLE = ("anonymous", "alice", "ops", "admin")
@@ -89,6 +93,7 @@ ENDPOINTS = [
     Endpoint("key reveal", "post", "/api/v1/keys/{key}/reveal", (401, 404, 403, 403)),
     Endpoint("usage days", "get", "/api/v1/usage/days", (401, 200, 200, 200)),
     Endpoint("usage summary", "get", "/api/v1/usage/summary", (401, 200, 200, 200)),
+    Endpoint("ops metrics", "get", "/api/v1/metrics", (401, 403, 200, 200)),
     Endpoint("sync status", "get", "/api/v1/sync/status", (401, 403, 200, 200)),
     Endpoint("drift summary", "get", "/api/v1/sync/drift", (401, 403, 200, 200)),
     Endpoint("drifted tiers", "get", "/api/v1/sync/drift/tiers", (401, 403, 200, 200)),
@@ -109,6 +114,16 @@ ENDPOINTS = [
         {"side": "aws"},
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def no_cloudwatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metrics endpoint's selector answers from nowhere: permissions need no AWS."""
+
+    def fetch(stages: list[StageDims], chosen: Range) -> Fetched:
+        return Fetched(metrics=None, error="", fetched_at=timezone.now())
+
+    monkeypatch.setattr(usage_metrics, "fetch_api_metrics", fetch)
 
 
 @pytest.fixture

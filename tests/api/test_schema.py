@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from keys.models import ApiKey
+from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.accounts.models import User
 from tests.api.conftest import token_for
@@ -71,12 +72,16 @@ def in_process_requests() -> Iterator[None]:
 def admin_token(
     db: None,
     in_process_requests: None,
+    control: LocalAwsControl,
     admin: User,
     tiers: dict[str, Plan],
     acme_key: ApiKey,
     globex_key: ApiKey,
 ) -> str:
-    """An admin's write token, with tiers, customers and keys for the run to find."""
+    """An admin's write token, with tiers, customers and keys for the run to find.
+
+    AWS is the local one (GET /api/v1/metrics reads CloudWatch): never the real AWS.
+    """
     return token_for(admin)
 
 
