@@ -216,12 +216,17 @@ class LocalAwsApp:
         plan_id = _path_part(environ, 2)
         operations = json.loads(body or b"{}").get("patchOperations") or []
         strict.check_update_usage_plan(call.region, plan_id, operations)
-        patched = json.dumps({"patchOperations": strict.moto_safe_patch(operations)}).encode()
+        # The /apiStages family (stages and their per-method throttles) is ours; moto gets the rest.
+        stages = strict.apply_api_stage_patch(call.region, plan_id, operations)
+        rest = [op for op in operations if stages is None or not strict.is_api_stage_op(op)]
+        patched = json.dumps({"patchOperations": strict.moto_safe_patch(rest)}).encode()
         inner = dict(environ)
         inner["wsgi.input"] = io.BytesIO(patched)
         inner["CONTENT_LENGTH"] = str(len(patched))
         response = self._moto(inner)
         if response.status_code == 200:
+            if stages is not None:
+                strict.store_api_stages(call.region, plan_id, stages)
             fixed = strict.fix_usage_plan_numbers(call.region, plan_id, operations)
             response.set_data(json.dumps(fixed))
         return response

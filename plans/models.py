@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -207,7 +208,94 @@ class Plan(SyncState):
             if self.monthly_price is not None
             else None,
             "stages": sorted(str(s.pk) for s in self.stages.all()) if self.pk else [],
+            "method_throttles": sorted(
+                f"{t.stage_id} {t.method_key} {t.rate:.2f}/{t.burst}"
+                for t in self.method_throttles.all()
+            )
+            if self.pk
+            else [],
         }
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+RESOURCE_PATH = re.compile(r"^/([A-Za-z0-9._~{}+-]+(/[A-Za-z0-9._~{}+-]+)*)?$")
+
+
+class MethodThrottle(models.Model):
+    """A tier's throttle for one method of one stage: apiStages[].throttle["/path/METHOD"].
+
+    API Gateway applies it on top of the usage plan's own throttle. AWS does not refuse a method
+    limit above the plan's; Tollgate does, since the plan's limit would still cap the method and
+    the catalog would advertise a limit no customer can reach.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="method_throttles")
+    stage = models.ForeignKey(ApiStage, on_delete=models.CASCADE, related_name="+")
+    resource_path = models.CharField(max_length=255)
+    http_method = models.CharField(max_length=7)
+    rate = models.DecimalField(
+        "rate (requests per second)",
+        max_digits=8,
+        decimal_places=2,
+        validators=[
+            MinValueValidator(Decimal("0.01"), "The rate must be above 0 requests per second."),
+            MaxValueValidator(
+                MAX_RATE, "API Gateway allows at most 10,000 requests per second per account."
+            ),
+        ],
+    )
+    burst = models.PositiveIntegerField(
+        "burst (requests)",
+        validators=[
+            MinValueValidator(1, "The burst must be at least 1 request."),
+            MaxValueValidator(MAX_BURST, "API Gateway allows a burst of at most 5,000 requests."),
+        ],
+    )
+
+    class Meta:
+        ordering = ["stage_id", "resource_path", "http_method"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "stage", "resource_path", "http_method"],
+                name="one_throttle_per_plan_method",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.http_method} {self.resource_path}"
+
+    @property
+    def method_key(self) -> str:
+        """API Gateway's key in apiStages[].throttle: "{resourcePath}/{httpMethod}"."""
+        return f"{self.resource_path}/{self.http_method}"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if not RESOURCE_PATH.match(self.resource_path or ""):
+            errors["resource_path"] = [
+                "Write the resource path as API Gateway does, e.g. /forecast or /forecast/{city}."
+            ]
+        if self.http_method not in HTTP_METHODS:
+            errors["http_method"] = [f"Choose one of {', '.join(HTTP_METHODS)}."]
+        try:
+            plan: Plan | None = self.plan  # may be the tier being saved, not yet in the database
+        except Plan.DoesNotExist:
+            plan = None
+        if plan is not None and plan.throttle_rate is not None:
+            if self.rate is not None and self.rate > plan.throttle_rate:
+                errors.setdefault("rate", []).append(
+                    f"A method's rate cannot be above the tier's ({plan.throttle_rate:f} req/s)."
+                )
+            if (
+                self.burst is not None
+                and plan.throttle_burst is not None
+                and self.burst > plan.throttle_burst
+            ):
+                errors.setdefault("burst", []).append(
+                    f"A method's burst cannot be above the tier's ({plan.throttle_burst})."
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class SubscriptionStatus(models.TextChoices):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from keys.services import keys_resync_for_customer
-from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
+from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
@@ -108,7 +108,82 @@ def stage_set_available(
 # --- tiers ------------------------------------------------------------------------------------
 
 
-def _apply(plan: Plan, data: dict[str, Any], stages: Iterable[ApiStage]) -> list[ApiStage]:
+METHOD_THROTTLE_FIELDS = ("stage", "resource_path", "http_method", "rate", "burst")
+
+
+def method_throttle_error_key(index: int, field: str) -> str:
+    """Where a per-method throttle's error is reported: ``method_throttles.<row>.<field>``."""
+    return f"method_throttles.{index}.{field}"
+
+
+def _document_methods(stage: ApiStage) -> set[tuple[str, str]] | None:
+    """(METHOD, /path) pairs of the stage's stored OpenAPI document, or None without one."""
+    from portal.catalog.presenters import operations
+    from portal.catalog.services import current_document
+
+    document = current_document(stage)
+    if document is None:
+        return None
+    return {(op.method, op.path) for op in operations(document.document)}
+
+
+def _method_throttle_rows(
+    plan: Plan, rows: Iterable[dict[str, Any]], stage_list: list[ApiStage]
+) -> tuple[list[MethodThrottle], dict[str, list[str]]]:
+    """Validate a tier's per-method throttles against the tier (`plan`, not yet saved)."""
+    built: list[MethodThrottle] = []
+    errors: dict[str, list[str]] = {}
+    seen: set[tuple[int, str, str]] = set()
+    documents: dict[int, set[tuple[str, str]] | None] = {}
+    for index, row in enumerate(rows):
+        rate: Any = row.get("rate")
+        burst: Any = row.get("burst")
+        throttle = MethodThrottle(
+            plan=plan,
+            stage=row["stage"],
+            resource_path=(row.get("resource_path") or "").strip(),
+            http_method=(row.get("http_method") or "").strip().upper(),
+            rate=rate,
+            burst=burst,
+        )
+        row_errors: dict[str, list[str]] = {}
+        try:
+            throttle.full_clean(exclude=["plan"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            row_errors = dict(exc.message_dict)
+        stage = row["stage"]
+        if stage is None:
+            pass
+        elif stage not in stage_list:
+            row_errors.setdefault("stage", []).append(
+                "This tier does not cover that stage; tick it under API stages first."
+            )
+        elif not row_errors.get("resource_path") and not row_errors.get("http_method"):
+            key = (stage.pk, throttle.resource_path, throttle.http_method)
+            if key in seen:
+                row_errors.setdefault("http_method", []).append(
+                    "This method already has a limit in this tier."
+                )
+            seen.add(key)
+            if stage.pk not in documents:
+                documents[stage.pk] = _document_methods(stage)
+            known = documents[stage.pk]
+            if known is not None and (throttle.http_method, throttle.resource_path) not in known:
+                row_errors.setdefault("resource_path", []).append(
+                    f"{stage} has no method {throttle.http_method} {throttle.resource_path}."
+                )
+        for field, messages in row_errors.items():
+            errors.setdefault(method_throttle_error_key(index, field), []).extend(messages)
+        built.append(throttle)
+    return built, errors
+
+
+def _apply(
+    plan: Plan,
+    data: dict[str, Any],
+    stages: Iterable[ApiStage],
+    method_throttles: Iterable[dict[str, Any]] | None = None,
+) -> tuple[list[ApiStage], list[MethodThrottle] | None]:
     for field in PLAN_FIELDS:
         if field in data:
             setattr(plan, field, data[field])
@@ -134,9 +209,26 @@ def _apply(plan: Plan, data: dict[str, Any], stages: Iterable[ApiStage]) -> list
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
+    throttle_rows = None
+    if method_throttles is not None:
+        throttle_rows, row_errors = _method_throttle_rows(plan, method_throttles, stage_list)
+        for key, messages in row_errors.items():
+            errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
-    return stage_list
+    return stage_list, throttle_rows
+
+
+def _save_method_throttles(
+    plan: Plan, rows: list[MethodThrottle] | None, stage_list: list[ApiStage]
+) -> None:
+    if rows is None:  # unchanged, but a stage the tier no longer covers takes its limits along
+        plan.method_throttles.exclude(stage__in=stage_list).delete()
+        return
+    plan.method_throttles.all().delete()
+    for row in rows:
+        row.plan = plan
+    MethodThrottle.objects.bulk_create(rows)
 
 
 def _unset_other_defaults(plan: Plan) -> None:
@@ -146,10 +238,17 @@ def _unset_other_defaults(plan: Plan) -> None:
 
 @transaction.atomic
 def plan_create(
-    *, actor: Any, data: dict[str, Any], stages: Iterable[ApiStage], ip: str | None = None
+    *,
+    actor: Any,
+    data: dict[str, Any],
+    stages: Iterable[ApiStage],
+    ip: str | None = None,
+    method_throttles: Iterable[dict[str, Any]] | None = None,
 ) -> Plan:
+    """Create a tier. `method_throttles`: dicts of stage, resource_path, http_method, rate,
+    burst; their errors are reported under ``method_throttles.<row>.<field>``."""
     plan = Plan()
-    stage_list = _apply(plan, data, stages)
+    stage_list, throttle_rows = _apply(plan, data, stages, method_throttles)
     base = slugify(plan.name)[:60] or "tier"
     slug, n = base, 1
     while Plan.objects.filter(slug=slug).exists():
@@ -159,6 +258,7 @@ def plan_create(
     _unset_other_defaults(plan)
     plan.save()
     plan.stages.set(stage_list)
+    _save_method_throttles(plan, throttle_rows, stage_list)
     audit(actor=actor, action="tier.created", target=plan, after=plan.limits_snapshot(), ip=ip)
     _schedule_plan_sync(plan)
     return plan
@@ -172,13 +272,16 @@ def plan_update(
     data: dict[str, Any],
     stages: Iterable[ApiStage],
     ip: str | None = None,
+    method_throttles: Iterable[dict[str, Any]] | None = None,
 ) -> Plan:
+    """Change a tier; `method_throttles` (as for plan_create) replaces the tier's per-method
+    throttles, None leaves them as they are."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_archived:
         raise ValidationError("This tier is archived; it can no longer be changed.")
     before = plan.limits_snapshot()
     was_default = plan.is_default
-    stage_list = _apply(plan, data, stages)
+    stage_list, throttle_rows = _apply(plan, data, stages, method_throttles)
     if was_default and not plan.is_default:
         raise ValidationError(
             {"is_default": ["Make another tier the default instead; there must always be one."]}
@@ -186,6 +289,7 @@ def plan_update(
     _unset_other_defaults(plan)
     plan.save()
     plan.stages.set(stage_list)
+    _save_method_throttles(plan, throttle_rows, stage_list)
     after = plan.limits_snapshot()
     if after != before:
         bump_desired_version(plan)

@@ -7,6 +7,7 @@ from portal.aws import apigateway as aws
 
 
 def usage_plan_spec(plan: Plan) -> aws.UsagePlanSpec:
+    stage_ids = {s.pk for s in plan.stages.all()}
     return aws.UsagePlanSpec(
         owner_id=f"plan:{plan.pk}",
         name=plan.name,
@@ -18,6 +19,17 @@ def usage_plan_spec(plan: Plan) -> aws.UsagePlanSpec:
         quota=aws.Quota(plan.quota_limit, plan.quota_period, plan.quota_offset)
         if plan.quota_limit is not None and plan.quota_period
         else None,
+        method_throttles=frozenset(
+            aws.MethodLimit(
+                aws.StageRef(t.stage.rest_api_id, t.stage.stage_name),
+                t.resource_path,
+                t.http_method,
+                t.rate,
+                t.burst,
+            )
+            for t in plan.method_throttles.select_related("stage")
+            if t.stage_id in stage_ids
+        ),
     )
 
 

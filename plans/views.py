@@ -7,7 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from plans.forms import TierForm
+from plans.forms import (
+    BaseMethodThrottleFormSet,
+    TierForm,
+    method_suggestions,
+    method_throttle_formset,
+)
 from plans.models import ApiStage, Plan, SubscriptionStatus
 from plans.services import (
     active_subscription,
@@ -106,20 +111,54 @@ def tier_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 def tier_create(request: HttpRequest) -> HttpResponse:
     form = TierForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    throttles = method_throttle_formset(request.POST or None, form, None)
+    if request.method == "POST" and _both_valid(form, throttles):
         try:
             plan = plan_create(
                 actor=request.user,
                 data=form.tier_data(),
                 stages=form.cleaned_data["stages"],
+                method_throttles=throttles.throttles_data(),
                 ip=client_ip(request),
             )
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            _show_service_errors(form, throttles, exc)
         else:
             messages.success(request, f"Tier “{plan.name}” created; sending it to API Gateway.")
             return redirect("console:tiers")
-    return render(request, "admin_console/tier_form.html", {"form": form, "plan": None})
+    return _tier_form_page(request, form, throttles, None)
+
+
+def _both_valid(form: TierForm, throttles: BaseMethodThrottleFormSet) -> bool:
+    return all([form.is_valid(), not throttles.is_bound or throttles.is_valid()])
+
+
+def _show_service_errors(
+    form: TierForm, throttles: BaseMethodThrottleFormSet, exc: ValidationError
+) -> None:
+    if hasattr(exc, "error_dict"):
+        errors = exc.message_dict
+        throttles.apply_service_errors(errors)
+        rest = {k: v for k, v in errors.items() if not k.startswith("method_throttles.")}
+        if rest:
+            apply_service_errors(form, ValidationError(rest))
+    else:
+        apply_service_errors(form, exc)
+
+
+def _tier_form_page(
+    request: HttpRequest, form: TierForm, throttles: BaseMethodThrottleFormSet, plan: Plan | None
+) -> HttpResponse:
+    return render(
+        request,
+        "admin_console/tier_form.html",
+        {
+            "form": form,
+            "plan": plan,
+            "throttles": throttles,
+            "method_suggestions": method_suggestions(form),
+        },
+    )
 
 
 @admin_required
@@ -129,21 +168,23 @@ def tier_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
         messages.error(request, "This tier is archived; it can no longer be changed.")
         return redirect("console:tiers")
     form = TierForm(request.POST or None, instance=Plan.objects.get(pk=plan.pk))
-    if request.method == "POST" and form.is_valid():
+    throttles = method_throttle_formset(request.POST or None, form, plan)
+    if request.method == "POST" and _both_valid(form, throttles):
         try:
             plan = plan_update(
                 actor=request.user,
                 plan=plan,
                 data=form.tier_data(),
                 stages=form.cleaned_data["stages"],
+                method_throttles=throttles.throttles_data(),
                 ip=client_ip(request),
             )
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            _show_service_errors(form, throttles, exc)
         else:
             messages.success(request, f"Tier “{plan.name}” saved.")
             return redirect("console:tiers")
-    return render(request, "admin_console/tier_form.html", {"form": form, "plan": plan})
+    return _tier_form_page(request, form, throttles, plan)
 
 
 @admin_required

@@ -52,6 +52,33 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class MethodLimit:
+    """A per-method throttle: apiStages[].throttle["{resourcePath}/{httpMethod}"] of one stage."""
+
+    stage: StageRef
+    resource_path: str
+    http_method: str
+    rate: Decimal
+    burst: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.resource_path}/{self.http_method}"
+
+    @property
+    def patch_path(self) -> str:
+        """UpdateUsagePlan's path to this method's throttle (the API reference's Patch Operations
+        table: /apiStages/{apiId:stage}/throttle/{resourcePath}/{httpMethod}); the resource path
+        keeps its leading "/" unescaped, as Terraform's AWS provider sends it."""
+        return f"/apiStages/{self.stage.patch_value}/throttle/{self.key}"
+
+    def words(self) -> str:
+        return f"{self.http_method} {self.resource_path} on {self.stage.patch_value}: " + (
+            f"{self.rate.normalize():f} req/s, burst {self.burst}"
+        )
+
+
+@dataclass(frozen=True)
 class UsagePlanSpec:
     owner_id: str
     name: str
@@ -59,6 +86,10 @@ class UsagePlanSpec:
     stages: frozenset[StageRef]
     throttle: Throttle | None
     quota: Quota | None
+    method_throttles: frozenset[MethodLimit] = frozenset()
+
+    def method_throttles_of(self, stage: StageRef) -> dict[str, MethodLimit]:
+        return {m.key: m for m in self.method_throttles if m.stage == stage}
 
 
 @dataclass(frozen=True)
@@ -120,13 +151,27 @@ def list_stages() -> list[DiscoveredStage]:
 # --- usage plans ------------------------------------------------------------------------------
 
 
+def _method_throttle_map(limits: dict[str, MethodLimit]) -> dict[str, dict[str, Any]]:
+    return {
+        key: {"rateLimit": float(m.rate), "burstLimit": m.burst}
+        for key, m in sorted(limits.items())
+    }
+
+
+def _api_stage_request(spec: UsagePlanSpec, stage: StageRef) -> dict[str, Any]:
+    entry: dict[str, Any] = {"apiId": stage.rest_api_id, "stage": stage.stage_name}
+    limits = spec.method_throttles_of(stage)
+    if limits:
+        entry["throttle"] = _method_throttle_map(limits)
+    return entry
+
+
 def _plan_request(spec: UsagePlanSpec) -> dict[str, Any]:
     request: dict[str, Any] = {
         "name": spec.name,
         "description": spec.description,
         "apiStages": [
-            {"apiId": s.rest_api_id, "stage": s.stage_name}
-            for s in sorted(spec.stages, key=lambda s: s.patch_value)
+            _api_stage_request(spec, s) for s in sorted(spec.stages, key=lambda s: s.patch_value)
         ],
         "tags": {OWNER_TAG: spec.owner_id},
     }
@@ -186,6 +231,23 @@ def usage_plan_state(current: dict[str, Any]) -> UsagePlanSpec:
     quota = current.get("quota") or {}
     rate, burst = _number(throttle.get("rateLimit")), _number(throttle.get("burstLimit"))
     limit = _number(quota.get("limit"))
+    method_limits: set[MethodLimit] = set()
+    for entry in current.get("apiStages") or []:
+        if "apiId" not in entry:
+            continue
+        stage = StageRef(entry["apiId"], entry["stage"])
+        for key, limits in (entry.get("throttle") or {}).items():
+            resource_path, _, http_method = str(key).rpartition("/")
+            m_rate, m_burst = _number(limits.get("rateLimit")), _number(limits.get("burstLimit"))
+            method_limits.add(
+                MethodLimit(
+                    stage,
+                    resource_path,
+                    http_method,
+                    m_rate if m_rate is not None else Decimal("0"),
+                    int(m_burst) if m_burst is not None else 0,
+                )
+            )
     return UsagePlanSpec(
         owner_id=(current.get("tags") or {}).get(OWNER_TAG, ""),
         name=current.get("name", ""),
@@ -197,7 +259,12 @@ def usage_plan_state(current: dict[str, Any]) -> UsagePlanSpec:
         quota=Quota(int(limit), str(quota.get("period", "")), int(quota.get("offset") or 0))
         if limit is not None
         else None,
+        method_throttles=frozenset(method_limits),
     )
+
+
+def _method_words(limits: frozenset[MethodLimit]) -> str:
+    return "; ".join(sorted(m.words() for m in limits)) or "none"
 
 
 def _throttle_words(throttle: Throttle | None) -> str:
@@ -229,7 +296,38 @@ def usage_plan_differences(aws: UsagePlanSpec, ours: UsagePlanSpec) -> list[Diff
         )
     if aws.quota != ours.quota:
         found.append(Difference("quota", _quota_words(ours.quota), _quota_words(aws.quota)))
+    if aws.method_throttles != ours.method_throttles:
+        found.append(
+            Difference(
+                "method throttles",
+                _method_words(ours.method_throttles),
+                _method_words(aws.method_throttles),
+            )
+        )
     return found
+
+
+def _method_throttle_patch(
+    have: UsagePlanSpec, spec: UsagePlanSpec, stage: StageRef, stage_is_new: bool
+) -> list[dict[str, str]]:
+    """Per-method throttle ops for one stage (API reference, Patch Operations, UpdateUsagePlan):
+    `remove` .../throttle/{resourcePath}/{httpMethod} drops one method; `add`/`replace`
+    .../rateLimit and .../burstLimit set one limit (`add` for a method not there yet)."""
+    old = {} if stage_is_new else have.method_throttles_of(stage)
+    new = spec.method_throttles_of(stage)
+    ops: list[dict[str, str]] = []
+    for key in sorted(old.keys() - new.keys()):
+        ops.append({"op": "remove", "path": old[key].patch_path})
+    for key in sorted(new):
+        want, was = new[key], old.get(key)
+        op = "add" if was is None else "replace"
+        if was is None or was.rate != want.rate:
+            ops.append({"op": op, "path": f"{want.patch_path}/rateLimit", "value": str(want.rate)})
+        if was is None or was.burst != want.burst:
+            ops.append(
+                {"op": op, "path": f"{want.patch_path}/burstLimit", "value": str(want.burst)}
+            )
+    return ops
 
 
 def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[str, str]]:
@@ -244,6 +342,8 @@ def usage_plan_patch(current: dict[str, Any], spec: UsagePlanSpec) -> list[dict[
         ops.append({"op": "remove", "path": "/apiStages", "value": stage.patch_value})
     for stage in sorted(spec.stages - have.stages, key=lambda s: s.patch_value):
         ops.append({"op": "add", "path": "/apiStages", "value": stage.patch_value})
+    for stage in sorted(spec.stages, key=lambda s: s.patch_value):
+        ops.extend(_method_throttle_patch(have, spec, stage, stage not in have.stages))
 
     if spec.throttle is None:
         if have.throttle is not None:

@@ -64,15 +64,52 @@ def quota_words(plan: Plan) -> str:
     return f"{plan.quota_limit:,} {plan.get_quota_period_display()}"
 
 
-def tier_limits(plans: list[Plan]) -> list[TierLimit]:
-    """Each tier's limits for one method. Tollgate has no per-method throttles yet, so every
-    key-protected method gets its tier's throttle, and the quota is shared by the stage's
+def tier_limits(
+    plans: list[Plan], stage: ApiStage | None = None, method: str = "", path: str = ""
+) -> list[TierLimit]:
+    """Each tier's limits for one method: the tier's own per-method throttle on it where it has
+    one (apiStages[].throttle), else the tier's throttle. The quota is shared by the stage's
     methods (API Gateway counts a key's requests per usage plan)."""
-    return [
-        TierLimit(
-            plan=plan, rate=plan.throttle_rate, burst=plan.throttle_burst, quota=quota_words(plan)
+    found = []
+    for plan in plans:
+        own = next(
+            (
+                t
+                for t in plan.method_throttles.all()
+                if stage is not None
+                and t.stage_id == stage.pk
+                and t.http_method == method
+                and t.resource_path == path
+            ),
+            None,
         )
-        for plan in plans
+        if own is not None:
+            found.append(
+                TierLimit(
+                    plan=plan,
+                    rate=own.rate,
+                    burst=own.burst,
+                    quota=quota_words(plan),
+                    per_method=True,
+                )
+            )
+        else:
+            found.append(
+                TierLimit(
+                    plan=plan,
+                    rate=plan.throttle_rate,
+                    burst=plan.throttle_burst,
+                    quota=quota_words(plan),
+                )
+            )
+    return found
+
+
+def method_limit_words(plan: Plan) -> list[str]:
+    """A tier's per-method limits for the pricing table, e.g. "GET /forecast: 5 req/s, burst 10"."""
+    return [
+        f"{t.http_method} {t.resource_path}: {t.rate.normalize():f} req/s, burst {t.burst}"
+        for t in plan.method_throttles.all()
     ]
 
 

@@ -18,6 +18,7 @@ from plans.services import active_subscription
 from portal.catalog.presenters import (
     KEY_PLACEHOLDER,
     invoke_url,
+    method_limit_words,
     operations,
     quota_words,
     snippets,
@@ -48,7 +49,11 @@ def _published_stages() -> list[ApiStage]:
 
 def pricing(request: HttpRequest) -> HttpResponse:
     stage_filter = ApiStage.objects.filter(_offered_stages())
-    plans = list(Plan.objects.live().prefetch_related(Prefetch("stages", queryset=stage_filter)))
+    plans = list(
+        Plan.objects.live().prefetch_related(
+            Prefetch("stages", queryset=stage_filter), "method_throttles"
+        )
+    )
     customer = _customer(request)
     subscription = active_subscription(customer) if customer else None
     with_docs = {stage.pk for stage in _published_stages() if current_document(stage) is not None}
@@ -57,6 +62,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
             "plan": plan,
             "quota": quota_words(plan),
             "stages": list(plan.stages.all()),
+            "method_limits": method_limit_words(plan),
             "current": subscription is not None and subscription.plan_id == plan.pk,
         }
         for plan in plans
@@ -88,7 +94,7 @@ def reference(request: HttpRequest, stage_id: int) -> HttpResponse:
     if stage is None:
         raise Http404("No such API")
     document = current_document(stage)
-    plans = list(stage.plans.live())
+    plans = list(stage.plans.live().prefetch_related("method_throttles"))
     customer = _customer(request)
     subscription = active_subscription(customer) if customer else None
     keys = (
@@ -107,7 +113,7 @@ def reference(request: HttpRequest, stage_id: int) -> HttpResponse:
     base = invoke_url(stage, document.document if document else None)
     ops = operations(document.document) if document else []
     for op in ops:
-        op.limits = tier_limits(plans) if op.key_required else []
+        op.limits = tier_limits(plans, stage, op.method, op.path) if op.key_required else []
         op.snippets = snippets(base, op, key_text)
     return render(
         request,

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from keys.models import ApiKey
 from keys.services import keys_resync_for_customer
-from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
+from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.services import stages_discover
 from plans.tasks import sync_plan
 from portal.audit.services import audit
@@ -24,6 +24,7 @@ from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.customers.models import Customer
 from portal.customers.services import unique_customer_slug
+from portal.reconcile.services import accepted_method_throttles, plan_state_json
 from portal.sync import enqueue_on_commit
 
 
@@ -120,6 +121,10 @@ def adopt_usage_plan(
             ) from exc
         plan.save()
         plan.stages.set(stages)
+        # Its per-method throttles come along, or the first push would strip them from AWS.
+        MethodThrottle.objects.bulk_create(
+            accepted_method_throttles(plan, plan_state_json(state), stages) or []
+        )
         ApiStage.objects.filter(pk__in=[s.pk for s in stages]).update(available=True)
 
         if customer is None:

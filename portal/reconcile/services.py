@@ -114,7 +114,7 @@ def _resync(obj: SyncState, task: Any) -> None:
         enqueue_on_commit(task, obj.pk)
 
 
-def _plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
+def plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
     return {
         "name": state.name,
         "description": state.description,
@@ -129,6 +129,16 @@ def _plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
             "period": state.quota.period,
             "offset": state.quota.offset,
         },
+        "method_throttles": [
+            {
+                "stage": m.stage.patch_value,
+                "resource_path": m.resource_path,
+                "http_method": m.http_method,
+                "rate": str(m.rate),
+                "burst": m.burst,
+            }
+            for m in sorted(state.method_throttles, key=lambda m: (m.stage.patch_value, m.key))
+        ],
     }
 
 
@@ -258,7 +268,7 @@ def _reconcile_tiers(
         else:
             aws_state = aws.usage_plan_state(current)
             differences = aws.usage_plan_differences(aws_state, usage_plan_spec(plan))
-            state = _plan_state_json(aws_state)
+            state = plan_state_json(aws_state)
         _compared(
             report,
             plan,
@@ -487,7 +497,7 @@ def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> No
 
 
 def _accept_usage_plan(plan: Plan, state: dict[str, Any]) -> None:
-    from plans.models import ApiStage
+    from plans.models import ApiStage, MethodThrottle
 
     stages = []
     for ref in state["stages"]:
@@ -513,5 +523,45 @@ def _accept_usage_plan(plan: Plan, state: dict[str, Any]) -> None:
             "AWS's values break Tollgate's rules, so they cannot be accepted: "
             + " ".join(exc.messages)
         ) from exc
+    method_throttles = accepted_method_throttles(plan, state, stages)
     plan.save()
     plan.stages.set(stages)
+    if method_throttles is not None:
+        plan.method_throttles.all().delete()
+        MethodThrottle.objects.bulk_create(method_throttles)
+
+
+def accepted_method_throttles(
+    plan: Plan, state: dict[str, Any], stages: list[Any]
+) -> list[Any] | None:
+    """AWS's per-method throttles as rows for `plan`; None when the drift predates them."""
+    from plans.models import MethodThrottle
+
+    if state.get("method_throttles") is None:
+        return None
+    by_ref = {f"{s.rest_api_id}:{s.stage_name}": s for s in stages}
+    rows = []
+    for entry in state["method_throttles"]:
+        label = f"{entry['http_method']} {entry['resource_path']} on {entry['stage']}"
+        stage = by_ref.get(entry["stage"])
+        if stage is None:
+            raise ValidationError(
+                f"AWS throttles {label}, a stage the usage plan does not cover; push ours instead."
+            )
+        row = MethodThrottle(
+            plan=plan,
+            stage=stage,
+            resource_path=entry["resource_path"],
+            http_method=entry["http_method"],
+            rate=Decimal(entry["rate"]),
+            burst=entry["burst"],
+        )
+        try:
+            row.full_clean(exclude=["plan"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"AWS's throttle for {label} breaks Tollgate's rules, so it cannot be accepted: "
+                + " ".join(exc.messages)
+            ) from exc
+        rows.append(row)
+    return rows
