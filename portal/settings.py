@@ -281,6 +281,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.usage.tasks.collect_usage_and_alert",
         "schedule": float(os.environ.get("TOLLGATE_COLLECT_USAGE_EVERY_SECONDS", "300")),
     },
+    "warm-api-metrics": {"task": "portal.usage.tasks.warm_api_metrics", "schedule": 60.0},
     "reconcile-with-aws": {
         "task": "portal.reconcile.tasks.reconcile_with_aws",
         "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),

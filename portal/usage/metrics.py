@@ -253,3 +253,19 @@ def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str,
         row["percent"] = round(100.0 * row["used"] / row["plan__quota_limit"], 1)
         row["over"] = row["used"] >= row["plan__quota_limit"]
     return rows
+
+
+def refresh_api_metrics(range_keys: Sequence[str]) -> dict[str, Fetched]:
+    """Read the chosen ranges from CloudWatch now and cache them (collect_metrics, beat).
+
+    Warming the default range every minute means no viewer ever waits for CloudWatch, at one
+    GetMetricData call a minute whether anybody looks or not.
+    """
+    stages = [dims(stage) for stage in dashboard_stages()]
+    fetched: dict[str, Fetched] = {}
+    for key in range_keys:
+        chosen = RANGES[key]
+        if stages:
+            cache.delete(_cache_key(stages, chosen))
+        fetched[key] = fetch_api_metrics(stages, chosen)
+    return fetched
