@@ -15,6 +15,7 @@ plans — and makes no write at all when everything is in sync. Then, for each o
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -148,6 +149,9 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
 
     run = ReconcileRun.objects.create(dry_run=dry_run)
     report = ReconcileReport()
+    # AWS is read before the database: a sync that ran meanwhile would look like drift, so
+    # rows a sync touched after this moment wait for the next pass.
+    read_from = timezone.now()
     try:
         aws_plans = {plan["id"]: plan for plan in aws.list_usage_plans()}
         aws_keys = {key.aws_id: key for key in aws.list_api_keys()}
@@ -162,8 +166,8 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
             for key_id in aws.keys_of_usage_plan(plan_id):
                 members[key_id].add(plan_id)
 
-        _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, sync_plan)
-        _reconcile_keys(report, aws_keys, members, dry_run, sync_key)
+        _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, sync_plan, read_from)
+        _reconcile_keys(report, aws_keys, members, dry_run, sync_key, read_from)
         report.foreign_usage_plans = [
             {"id": pid, "name": p.get("name", ""), "description": p.get("description") or ""}
             for pid, p in sorted(aws_plans.items())
@@ -180,6 +184,10 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
     run.finished_at = timezone.now()
     run.save()
     return report
+
+
+def _touched_since(obj: SyncState, moment: datetime.datetime) -> bool:
+    return obj.sync_attempted_at is not None and obj.sync_attempted_at >= moment
 
 
 def _sent_again(
@@ -238,6 +246,7 @@ def _reconcile_tiers(
     ours_in_aws: dict[str, dict[str, Any]],
     dry_run: bool,
     sync_plan: Any,
+    read_from: datetime.datetime,
 ) -> None:
     confirmed: list[int] = []
     known: dict[str, str] = {}
@@ -247,8 +256,8 @@ def _reconcile_tiers(
         known[str(plan.pk)] = plan.aws_id
         if plan.is_archived:
             archived.add(str(plan.pk))
-        if plan.sync_status == SyncStatus.PENDING:
-            continue  # its sync task is on the way
+        if plan.sync_status == SyncStatus.PENDING or _touched_since(plan, read_from):
+            continue  # its sync task is on the way, or ran while AWS was being read
         label = f"tier “{plan.name}”"
         in_aws = bool(plan.aws_id) and plan.aws_id in aws_plans
         if _sent_again(
@@ -302,6 +311,7 @@ def _reconcile_keys(
     members: dict[str, set[str]],
     dry_run: bool,
     sync_key: Any,
+    read_from: datetime.datetime,
 ) -> None:
     plan_of_customer = dict(
         Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).values_list(
@@ -318,7 +328,7 @@ def _reconcile_keys(
         known[str(key.public_id)] = key.aws_id
         if key.is_revoked:
             revoked.add(str(key.public_id))
-        if key.sync_status == SyncStatus.PENDING:
+        if key.sync_status == SyncStatus.PENDING or _touched_since(key, read_from):
             continue
         label = f"key “{key.name}” of {key.customer.name}"
         in_aws = bool(key.aws_id) and key.aws_id in aws_keys

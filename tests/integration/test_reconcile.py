@@ -215,3 +215,29 @@ def test_dry_run_changes_nothing(
     assert premium.sync_status == SyncStatus.SYNCED
     assert Customer.objects.count() == 1
     assert isinstance(synced_world["owner"], User)
+
+
+def test_a_sync_that_ran_while_aws_was_read_is_not_called_drift(
+    synced_world: dict[str, Any], apigw: Any, monkeypatch: Any
+) -> None:
+    from django.utils import timezone
+
+    from portal.reconcile import services
+
+    key = synced_world["keys"][0]
+    apigw.update_api_key(
+        apiKey=key.aws_id, patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+    )
+    real_list = services.aws.list_api_keys
+
+    def list_then_sync() -> Any:
+        listed = real_list()
+        # The key's own sync runs now, after AWS was read and before the rows are.
+        ApiKey.objects.filter(pk=key.pk).update(sync_attempted_at=timezone.now())
+        return listed
+
+    monkeypatch.setattr(services.aws, "list_api_keys", list_then_sync)
+    report = reconcile()
+    assert report.drifted == []
+    key.refresh_from_db()
+    assert key.sync_status == SyncStatus.SYNCED
