@@ -284,7 +284,7 @@ class MethodThrottle(models.Model):
         if plan is not None and plan.throttle_rate is not None:
             if self.rate is not None and self.rate > plan.throttle_rate:
                 errors.setdefault("rate", []).append(
-                    f"A method's rate cannot be above the tier's ({plan.throttle_rate:f} req/s)."
+                    f"A method's rate cannot be above the tier's ({plan.throttle_rate.normalize():f} req/s)."
                 )
             if (
                 self.burst is not None

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from keys.models import ApiKey
 from keys.services import secret_reveal_deadline
-from plans.models import MAX_QUOTA, ApiStage, Plan, QuotaPeriod, Subscription
+from plans.models import MAX_QUOTA, ApiStage, MethodThrottle, Plan, QuotaPeriod, Subscription
 from plans.services import PLAN_FIELDS, active_subscription
 from portal.api.permissions import is_staff
 from portal.customers.models import Customer, Membership
@@ -75,8 +75,70 @@ class StageAvailabilitySerializer(serializers.Serializer[Any]):
 # --- tiers --------------------------------------------------------------------------------------
 
 
+METHOD_FORMAT = "Write the method as API Gateway does, e.g. “GET /forecast”."
+
+
+class MethodThrottleSerializer(serializers.ModelSerializer[MethodThrottle]):
+    """One per-method throttle, as a tier has it (apiStages[].throttle["/path/METHOD"])."""
+
+    method = serializers.SerializerMethodField(help_text="“GET /forecast”.")
+
+    class Meta:
+        model = MethodThrottle
+        fields = ["stage", "method", "resource_path", "http_method", "rate", "burst"]
+        read_only_fields = fields
+
+    def get_method(self, throttle: MethodThrottle) -> str:
+        return f"{throttle.http_method} {throttle.resource_path}"
+
+
+class MethodThrottleWriteSerializer(serializers.Serializer[Any]):
+    """A per-method throttle to set: `method` (“GET /forecast”), or `resource_path` and
+    `http_method` as GET returns them. The service (plans.services) gives the precise messages."""
+
+    stage = serializers.PrimaryKeyRelatedField(
+        queryset=ApiStage.objects.all(), help_text="A stage the tier covers."
+    )
+    method = serializers.CharField(max_length=270, required=False, help_text="“GET /forecast”.")
+    resource_path = serializers.CharField(max_length=255, required=False)
+    http_method = serializers.CharField(max_length=7, required=False)
+    rate = serializers.DecimalField(max_digits=8, decimal_places=2)
+    burst = serializers.IntegerField(min_value=0, max_value=MAX_QUOTA)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        # A PATCH makes every nested field optional in DRF; a row still needs all of them.
+        for name in ("stage", "rate", "burst"):
+            if attrs.get(name) is None:
+                errors[name] = ["This field is required."]
+        path, verb = attrs.get("resource_path"), attrs.get("http_method")
+        method = attrs.get("method")
+        if method is not None:
+            parts = method.split()
+            if len(parts) != 2:
+                errors["method"] = [METHOD_FORMAT]
+            elif (verb is not None and verb.strip().upper() != parts[0].upper()) or (
+                path is not None and path.strip() != parts[1]
+            ):
+                errors["method"] = ["Does not match resource_path and http_method."]
+            else:
+                verb, path = parts
+        elif path is None or verb is None:
+            errors["method"] = [METHOD_FORMAT + " (or give resource_path and http_method)"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {
+            "stage": attrs["stage"],
+            "resource_path": path,
+            "http_method": verb,
+            "rate": attrs["rate"],
+            "burst": attrs["burst"],
+        }
+
+
 class TierSerializer(serializers.ModelSerializer[Plan]):
     stages = serializers.PrimaryKeyRelatedField[ApiStage](many=True, read_only=True)
+    method_throttles = MethodThrottleSerializer(many=True, read_only=True)
     sync = serializers.SerializerMethodField()
     aws_id = serializers.SerializerMethodField(help_text="The usage plan id (staff only).")
 
@@ -87,6 +149,7 @@ class TierSerializer(serializers.ModelSerializer[Plan]):
             "slug",
             *PLAN_FIELDS,
             "stages",
+            "method_throttles",
             "archived_at",
             "created_at",
             "updated_at",
@@ -134,6 +197,11 @@ class TierWriteSerializer(serializers.Serializer[Any]):
     )
     stages = serializers.PrimaryKeyRelatedField(
         many=True, queryset=ApiStage.objects.all(), required=False
+    )
+    method_throttles = MethodThrottleWriteSerializer(
+        many=True,
+        required=False,
+        help_text="The tier's whole set of per-method throttles; left out of a PATCH, they stay.",
     )
 
 

@@ -13,6 +13,8 @@ The file, by slug:
         quota: {limit: 100000, period: MONTH, offset: 0}   # or null for no quota
         price: 49                               # per month, shown to customers; null = free
         stages: ["Weather API/prod"]            # "API name/stage" or "rest_api_id:stage"
+        method_throttles:                       # optional: per-method limits, on covered stages
+          - {stage: "Weather API/prod", method: "GET /forecast", rate: 5, burst: 10}
 
 `apply` validates the whole file first (errors name their line) and changes nothing unless all
 of it is valid; then, in one transaction, creates new tiers, updates only tiers that differ (a
@@ -22,6 +24,8 @@ archives live tiers the file leaves out.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,7 +47,9 @@ TIER_KEYS = {
     "quota",
     "price",
     "stages",
+    "method_throttles",
 }
+METHOD_THROTTLE_KEYS = {"stage", "method", "rate", "burst"}
 # Where a service's field error points in the file.
 FIELD_PATHS = {
     "name": ("name",),
@@ -80,7 +86,7 @@ def stage_ref(stage: ApiStage) -> str:
 
 
 def tier_document(plan: Plan) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "name": plan.name,
         "description": plan.description,
         "self_serve": plan.self_serve,
@@ -94,12 +100,26 @@ def tier_document(plan: Plan) -> dict[str, Any]:
         "price": _number(plan.monthly_price),
         "stages": sorted(stage_ref(s) for s in plan.stages.all()),
     }
+    throttles = [
+        {
+            "stage": stage_ref(t.stage),
+            "method": f"{t.http_method} {t.resource_path}",
+            "rate": _number(t.rate),
+            "burst": t.burst,
+        }
+        for t in plan.method_throttles.all()
+    ]
+    if throttles:
+        document["method_throttles"] = throttles
+    return document
 
 
 def export_tiers() -> str:
     tiers = {
         plan.slug: tier_document(plan)
-        for plan in Plan.objects.live().prefetch_related("stages").order_by("slug")
+        for plan in Plan.objects.live()
+        .prefetch_related("stages", "method_throttles__stage")
+        .order_by("slug")
     }
     return yaml.safe_dump({"tiers": tiers}, sort_keys=False, allow_unicode=True)
 
@@ -125,6 +145,8 @@ class TierSpec:
     slug: str
     data: dict[str, Any]  # plans.services.PLAN_FIELDS
     stages: list[ApiStage]
+    # plan_create/plan_update's rows: stage, resource_path, http_method, rate, burst
+    method_throttles: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -187,6 +209,48 @@ def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError
     return value
+
+
+def _read_method_throttles(
+    entries: Any, base: tuple[str, ...], error: Callable[[tuple[str, ...], str], None]
+) -> list[dict[str, Any]]:
+    if entries is None:
+        return []
+    path = (*base, "method_throttles")
+    if not isinstance(entries, list):
+        error(path, "list the per-method throttles, or leave the setting out")
+        return []
+    rows: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        here = (*path, str(index))
+        if not isinstance(entry, dict) or set(entry) != METHOD_THROTTLE_KEYS:
+            error(
+                here, 'write {stage: "API name/stage", method: "GET /path", rate: <n>, burst: <n>}'
+            )
+            continue
+        row: dict[str, Any] = {}
+        stage, problem = _resolve_stage(entry["stage"])
+        if stage is None:
+            error((*here, "stage"), problem)
+        row["stage"] = stage
+        method = entry["method"]
+        parts = method.split() if isinstance(method, str) else []
+        if len(parts) != 2 or not parts[1].startswith("/"):
+            error((*here, "method"), "write the method as API Gateway does, e.g. “GET /forecast”")
+        else:
+            row["http_method"], row["resource_path"] = parts[0].upper(), parts[1]
+        try:
+            row["rate"] = _decimal(entry["rate"])
+            if row["rate"] is None:
+                raise ValueError
+        except ValueError:
+            error((*here, "rate"), "must be a number (requests per second)")
+        try:
+            row["burst"] = _integer(entry["burst"])
+        except ValueError:
+            error((*here, "burst"), "must be a whole number of requests")
+        rows.append(row)
+    return rows
 
 
 def read_tiers_file(text: str, name: str = "tiers.yaml") -> TiersFile:
@@ -299,7 +363,10 @@ def read_tiers_file(text: str, name: str = "tiers.yaml") -> TiersFile:
                     error((*base, "stages", str(index)), problem)
                 else:
                     stages.append(stage)
-        tiers_file.specs.append(TierSpec(slug=slug, data=data, stages=stages))
+        throttles = _read_method_throttles(tier.get("method_throttles"), base, error)
+        tiers_file.specs.append(
+            TierSpec(slug=slug, data=data, stages=stages, method_throttles=throttles)
+        )
     if errors:
         raise TiersFileError(errors)
     return tiers_file
@@ -312,6 +379,14 @@ def _show(value: Any) -> str:
     if value is None or value == "":
         return "none"
     return str(_number(value)) if isinstance(value, Decimal) else str(value)
+
+
+def _throttle_lines(rows: Any) -> list[str]:
+    return sorted(
+        f"{stage_ref(r['stage'])} {r['http_method']} {r['resource_path']} "
+        f"{_show(Decimal(r['rate']))}/{r['burst']}"
+        for r in rows
+    )
 
 
 def _differences(plan: Plan, spec: TierSpec) -> list[str]:
@@ -336,7 +411,32 @@ def _differences(plan: Plan, spec: TierSpec) -> list[str]:
             )
         if not same:
             diffs.append(f"{'.'.join(path)}: {_show(current)} → {_show(wanted)}")
+    current_rows = _throttle_lines(
+        {
+            "stage": t.stage,
+            "http_method": t.http_method,
+            "resource_path": t.resource_path,
+            "rate": t.rate,
+            "burst": t.burst,
+        }
+        for t in plan.method_throttles.all()
+    )
+    wanted_rows = _throttle_lines(spec.method_throttles)
+    if current_rows != wanted_rows:
+        diffs.append(
+            f"method_throttles: {'; '.join(current_rows) or 'none'} → "
+            f"{'; '.join(wanted_rows) or 'none'}"
+        )
     return diffs
+
+
+def _field_path(field_name: str) -> tuple[str, ...]:
+    """Where a service error points: ``method_throttles.<row>.<field>`` at its entry's key."""
+    match = re.fullmatch(r"method_throttles\.(\d+)\.(\w+)", field_name)
+    if match is not None:
+        key = {"resource_path": "method", "http_method": "method"}.get(match[2], match[2])
+        return ("method_throttles", match[1], key)
+    return FIELD_PATHS.get(field_name, ())
 
 
 class _DryRun(Exception):
@@ -365,10 +465,19 @@ def _apply(tiers_file: TiersFile, *, actor: Any, prune: bool) -> list[Change]:
     ordered = sorted(tiers_file.specs, key=lambda spec: not spec.data["is_default"])
     for spec in ordered:
         base = ("tiers", spec.slug)
-        plan = Plan.objects.prefetch_related("stages").filter(slug=spec.slug).first()
+        plan = (
+            Plan.objects.prefetch_related("stages", "method_throttles__stage")
+            .filter(slug=spec.slug)
+            .first()
+        )
         try:
             if plan is None:
-                created = plan_services.plan_create(actor=actor, data=spec.data, stages=spec.stages)
+                created = plan_services.plan_create(
+                    actor=actor,
+                    data=spec.data,
+                    stages=spec.stages,
+                    method_throttles=spec.method_throttles,
+                )
                 if created.slug != spec.slug:
                     Plan.objects.filter(pk=created.pk).update(slug=spec.slug)
                 changes.append(Change("+", spec.slug, [f"name: {spec.data['name']}"]))
@@ -382,13 +491,17 @@ def _apply(tiers_file: TiersFile, *, actor: Any, prune: bool) -> list[Change]:
             diffs = _differences(plan, spec)
             if diffs:
                 plan_services.plan_update(
-                    actor=actor, plan=plan, data=spec.data, stages=spec.stages
+                    actor=actor,
+                    plan=plan,
+                    data=spec.data,
+                    stages=spec.stages,
+                    method_throttles=spec.method_throttles,
                 )
                 changes.append(Change("~", spec.slug, diffs))
         except ValidationError as exc:
             messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             for field_name, field_messages in messages.items():
-                path = (*base, *FIELD_PATHS.get(field_name, ()))
+                path = (*base, *_field_path(field_name))
                 for message in field_messages:
                     errors.append(f"{tiers_file.where(*path)}: {'.'.join(path)}: {message}")
     if prune:

@@ -101,6 +101,7 @@ TIER_EXAMPLE = {
     "quota_offset": 0,
     "monthly_price": "49.00",
     "stages": [1],
+    "method_throttles": [{"stage": 1, "method": "GET /forecast", "rate": "5.00", "burst": 10}],
 }
 
 
@@ -127,7 +128,7 @@ TIER_EXAMPLE = {
 class TierViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
 ):
-    queryset = Plan.objects.prefetch_related("stages")
+    queryset = Plan.objects.prefetch_related("stages", "method_throttles")
     serializer_class = s.TierSerializer
     filterset_class = filters.TierFilter
     lookup_field = "slug"
@@ -147,7 +148,7 @@ class TierViewSet(
         ).distinct()
 
     def _respond(self, plan: Plan, code: int = 200) -> Response:
-        plan = Plan.objects.prefetch_related("stages").get(pk=plan.pk)
+        plan = Plan.objects.prefetch_related("stages", "method_throttles").get(pk=plan.pk)
         return Response(self.get_serializer(plan).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -155,8 +156,13 @@ class TierViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         stages = data.pop("stages", [])
+        method_throttles = data.pop("method_throttles", [])
         plan = plan_services.plan_create(
-            actor=request.user, data=data, stages=stages, ip=_ip(request)
+            actor=request.user,
+            data=data,
+            stages=stages,
+            ip=_ip(request),
+            method_throttles=method_throttles,
         )
         return self._respond(plan, status.HTTP_201_CREATED)
 
@@ -167,12 +173,14 @@ class TierViewSet(
         data = {field: getattr(plan, field) for field in PLAN_FIELDS}
         data.update(body.validated_data)
         stages = data.pop("stages", None)
+        method_throttles = data.pop("method_throttles", None)  # left out: unchanged
         plan = plan_services.plan_update(
             actor=request.user,
             plan=plan,
             data=data,
             stages=list(plan.stages.all()) if stages is None else stages,
             ip=_ip(request),
+            method_throttles=method_throttles,
         )
         return self._respond(plan)
 

@@ -159,3 +159,86 @@ def test_me_says_who_is_asking(alice: User) -> None:
     assert body["email"] == "alice@acme.test"
     assert body["customer"]["name"] == "Acme"
     assert (body["authenticated_by"], body["token_scope"]) == ("token", "read")
+
+
+def test_a_tier_s_method_throttles_are_created_changed_and_read(
+    admin: User, alice: User, stage: ApiStage, tiers: Any
+) -> None:
+    forecast = {"stage": stage.pk, "method": "GET /forecast", "rate": "5", "burst": 10}
+    response = api_as(admin).post(
+        "/api/v1/tiers", {**GOLD, "stages": [stage.pk], "method_throttles": [forecast]}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["method_throttles"] == [
+        {
+            "stage": stage.pk,
+            "method": "GET /forecast",
+            "resource_path": "/forecast",
+            "http_method": "GET",
+            "rate": "5.00",
+            "burst": 10,
+        }
+    ]
+    gold = Plan.objects.get(slug="gold")
+    assert gold.method_throttles.get().method_key == "/forecast/GET"
+
+    # A PATCH without them leaves them be.
+    response = api_as(admin).patch("/api/v1/tiers/gold", {"description": "More"})
+    assert [t["method"] for t in response.json()["method_throttles"]] == ["GET /forecast"]
+
+    # The model's own shape works too, and replaces the whole set.
+    cities = {
+        "stage": stage.pk,
+        "resource_path": "/cities/{id}",
+        "http_method": "post",
+        "rate": "2.5",
+        "burst": 4,
+    }
+    response = api_as(admin).patch("/api/v1/tiers/gold", {"method_throttles": [cities]})
+    assert response.status_code == 200
+    assert [(t["method"], t["rate"]) for t in response.json()["method_throttles"]] == [
+        ("POST /cities/{id}", "2.50")
+    ]
+    gold.refresh_from_db()
+    assert gold.desired_version == 3  # each change of limits reaches API Gateway
+
+    # Everyone who can see the tier reads them.
+    read = api_as(alice).get("/api/v1/tiers/gold").json()
+    assert read["method_throttles"][0]["method"] == "POST /cities/{id}"
+
+    response = api_as(admin).patch("/api/v1/tiers/gold", {"method_throttles": []})
+    assert response.json()["method_throttles"] == []
+    assert not gold.method_throttles.exists()
+
+
+def test_a_bad_method_throttle_is_refused_by_row_and_field(
+    admin: User, stage: ApiStage, tiers: Any
+) -> None:
+    rows = [
+        {"stage": stage.pk, "method": "GET /forecast", "rate": "5", "burst": 10},
+        {"stage": stage.pk, "method": "GET /alerts", "rate": "60", "burst": 10},
+    ]
+    response = api_as(admin).patch("/api/v1/tiers/premium", {"method_throttles": rows})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"] == {
+        "method_throttles.1.rate": ["A method's rate cannot be above the tier's (50 req/s)."]
+    }
+    assert body["detail"] == (
+        "method_throttles.1.rate: A method's rate cannot be above the tier's (50 req/s)."
+    )
+    assert not tiers["Premium"].method_throttles.exists()
+
+    response = api_as(admin).patch(
+        "/api/v1/tiers/premium",
+        {"method_throttles": [{"stage": stage.pk, "method": "forecast", "rate": "1"}]},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "method_throttles.0.burst": ["This field is required."],
+        "method_throttles.0.method": [
+            "Write the method as API Gateway does, e.g. “GET /forecast”."
+        ],
+    }

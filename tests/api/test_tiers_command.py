@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ tiers:
     quota: {limit: 100000, period: MONTH, offset: 0}
     price: 49
     stages: ["abc123:prod"]
+"""
+# Appended to TIERS: the premium tier's per-method throttle.
+METHOD_THROTTLES = """\
+    method_throttles:
+      - {stage: "abc123:prod", method: "GET /forecast", rate: 5, burst: 10}
 """
 
 
@@ -124,7 +130,7 @@ def test_an_invalid_file_names_each_line_and_changes_nothing(
     )
     lines = err.getvalue().replace(str(tmp_path / "tiers.yaml"), "tiers.yaml").splitlines()
     assert lines == [
-        "tiers.yaml:5: tiers.free.colour: unknown setting; expected default, description, name, price, quota, self_serve, stages, throttle",
+        "tiers.yaml:5: tiers.free.colour: unknown setting; expected default, description, method_throttles, name, price, quota, self_serve, stages, throttle",
         "tiers.yaml:9: tiers.free.quota.period: must be DAY, WEEK or MONTH",
         "tiers.yaml:17: tiers.premium.throttle.rate: must be a number (requests per second)",
         "tiers.yaml:20: tiers.premium.stages.0: no discovered API stage “Nope/prod” (refresh the stages on the console)",
@@ -151,6 +157,69 @@ def test_the_services_rules_point_at_their_line(tiers: dict[str, Plan], tmp_path
     assert Plan.objects.get(slug="free").description == "Try it out"  # the valid tier too
 
 
+def test_method_throttles_export_then_apply(
+    tiers: dict[str, Plan], stage: ApiStage, tmp_path: Path
+) -> None:
+    path = write(tmp_path, TIERS + METHOD_THROTTLES)
+    applied = run("apply", path)
+    assert (
+        "~ update premium\n    method_throttles: none → Weather API/prod GET /forecast 5/10"
+        in applied
+    )
+    premium = Plan.objects.get(slug="premium")
+    throttle = premium.method_throttles.get()
+    assert (throttle.stage, throttle.method_key, throttle.rate, throttle.burst) == (
+        stage,
+        "/forecast/GET",
+        Decimal("5"),
+        10,
+    )
+
+    exported = run("export")
+    assert yaml.safe_load(exported)["tiers"]["premium"]["method_throttles"] == [
+        {"stage": "Weather API/prod", "method": "GET /forecast", "rate": 5, "burst": 10}
+    ]
+    assert "method_throttles" not in yaml.safe_load(exported)["tiers"]["free"]  # none: left out
+    version = Plan.objects.get(slug="premium").desired_version
+    assert run("apply", write(tmp_path, exported)).strip().endswith("No changes.")
+    assert Plan.objects.get(slug="premium").desired_version == version
+
+    # Left out of the file: the tier has none.
+    removed = run("apply", write(tmp_path, TIERS))
+    assert "method_throttles: Weather API/prod GET /forecast 5/10 → none" in removed
+    assert not Plan.objects.get(slug="premium").method_throttles.exists()
+
+
+def test_bad_method_throttles_name_their_line(tiers: dict[str, Plan], tmp_path: Path) -> None:
+    text = (
+        TIERS
+        + METHOD_THROTTLES
+        + '      - {stage: "abc123:prod", method: "fetch", rate: many, burst: 10}\n'
+    )
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("tiers", "apply", write(tmp_path, text), stdout=StringIO(), stderr=err)
+    lines = err.getvalue().replace(str(tmp_path / "tiers.yaml"), "tiers.yaml").splitlines()
+    assert lines == [
+        "tiers.yaml:22: tiers.premium.method_throttles.1.method: write the method as API Gateway "
+        "does, e.g. “GET /forecast”",
+        "tiers.yaml:22: tiers.premium.method_throttles.1.rate: must be a number (requests per second)",
+    ]
+
+    text = TIERS + METHOD_THROTTLES.replace("rate: 5,", "rate: 60,")
+    with pytest.raises(CommandError):
+        call_command("tiers", "apply", write(tmp_path, text), stdout=StringIO(), stderr=err)
+    assert (
+        err.getvalue()
+        .splitlines()[-1]
+        .endswith(
+            "tiers.yaml:21: tiers.premium.method_throttles.0.rate: "
+            "A method's rate cannot be above the tier's (50 req/s)."
+        )
+    )
+    assert not Plan.objects.get(slug="premium").method_throttles.exists()
+
+
 def test_broken_yaml_names_its_line(db: None, tmp_path: Path) -> None:
     err = StringIO()
     with pytest.raises(CommandError):
@@ -170,10 +239,13 @@ def test_a_second_apply_makes_no_aws_call(
     ref = f"{live_stage.rest_api_id}:{live_stage.stage_name}"
     path = write(
         tmp_path,
-        TIERS.replace('"Weather API/prod"', f'"{ref}"').replace('"abc123:prod"', f'"{ref}"'),
+        (TIERS + METHOD_THROTTLES)
+        .replace('"Weather API/prod"', f'"{ref}"')
+        .replace('"abc123:prod"', f'"{ref}"'),
     )
     first = run("apply", path)
     assert "+ create free" in first and "+ create premium" in first
+    assert Plan.objects.get(slug="premium").method_throttles.get().method_key == "/forecast/GET"
     settle()
     assert control.calls("CreateUsagePlan")
     control.clear_calls()
