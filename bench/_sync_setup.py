@@ -100,3 +100,29 @@ def live_stage() -> Any:
     stages_discover()
     stage = ApiStage.objects.get(rest_api_id=api_id, stage_name=stage_name)
     return stage_set_available(actor=None, stage=stage, available=True)
+
+
+def tiers_and_customers(count: int, drain: Callable[[], int]) -> tuple[list[Any], list[Any]]:
+    """Free, Premium and Enterprise on the demo stage, synced, and `count` customers spread
+    over them in turn (through the services, as the pages would)."""
+    from plans.services import plan_create, subscription_switch
+    from portal.customers.services import customer_onboard
+    from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user
+
+    stage = live_stage()
+    plans = [
+        plan_create(actor=None, data=dict(s), stages=[stage]) for s in (FREE, PREMIUM, ENTERPRISE)
+    ]
+    drain()
+    for plan in plans:
+        plan.refresh_from_db()
+    customers = []
+    for i in range(count):
+        customer = customer_onboard(
+            owner=make_user(f"o{i}@c{i}.test"), organisation_name=f"Customer {i}"
+        )
+        if i % 3:
+            subscription_switch(actor=None, customer=customer, plan=plans[i % 3], by_staff=True)
+        customers.append(customer)
+    drain()
+    return plans, customers

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 
 import _sync_setup  # noqa: F401 - configures Django first
-from _sync_setup import live_stage, world
+from _sync_setup import tiers_and_customers, world
 
 SIZES = (1_000, 10_000)
 
@@ -70,30 +70,11 @@ def populate(n: int, customers: list, plans: list) -> None:
 
 def main() -> None:
     from keys.models import ApiKey
-    from plans.services import plan_create, subscription_switch
-    from portal.customers.services import customer_onboard
     from portal.reconcile.services import reconcile
-    from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user
 
     for n in SIZES:
         with world() as (control, drain):
-            stage = live_stage()
-            plans = [
-                plan_create(actor=None, data=dict(s), stages=[stage])
-                for s in (FREE, PREMIUM, ENTERPRISE)
-            ]
-            drain()
-            for p in plans:
-                p.refresh_from_db()
-            customers = []
-            for i in range(30):
-                c = customer_onboard(
-                    owner=make_user(f"o{i}@c{i}.test"), organisation_name=f"Customer {i}"
-                )
-                if plans[i % 3].pk != plans[0].pk:
-                    subscription_switch(actor=None, customer=c, plan=plans[i % 3], by_staff=True)
-                customers.append(c)
-            drain()
+            plans, customers = tiers_and_customers(30, drain)
             t = time.monotonic()
             populate(n, customers, plans)
             print(f"N={n}: set-up (ImportApiKeys + bulk_create) {time.monotonic() - t:.1f}s")

@@ -27,7 +27,7 @@ from collections import Counter
 from typing import Any
 
 import _sync_setup  # noqa: F401 - configures Django first
-from _sync_setup import live_stage, world
+from _sync_setup import tiers_and_customers, world
 
 SIZES = (10_000, 50_000)
 CUSTOMERS = 30
@@ -108,31 +108,12 @@ def run(n: int) -> None:
     from django.utils import timezone
 
     from keys.models import ApiKey
-    from plans.services import plan_create, subscription_switch
-    from portal.customers.services import customer_onboard
     from portal.usage.models import UsageDay
     from portal.usage.services import collect_usage
-    from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user
 
     today = timezone.now().date()
     with world() as (control, drain):
-        stage = live_stage()
-        plans = [
-            plan_create(actor=None, data=dict(s), stages=[stage])
-            for s in (FREE, PREMIUM, ENTERPRISE)
-        ]
-        drain()
-        for p in plans:
-            p.refresh_from_db()
-        customers = []
-        for i in range(CUSTOMERS):
-            c = customer_onboard(
-                owner=make_user(f"o{i}@c{i}.test"), organisation_name=f"Customer {i}"
-            )
-            if plans[i % 3].pk != plans[0].pk:
-                subscription_switch(actor=None, customer=c, plan=plans[i % 3], by_staff=True)
-            customers.append(c)
-        drain()
+        plans, customers = tiers_and_customers(CUSTOMERS, drain)
         t = time.monotonic()
         populate(n, customers, plans, today)
         setup = time.monotonic() - t
