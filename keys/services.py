@@ -19,16 +19,17 @@ from portal.sync import (
     PermanentSyncError,
     TransientSyncError,
     bump_desired_version,
+    bump_desired_versions,
     enqueue_on_commit,
 )
 
 MAX_LIVE_KEYS_PER_CUSTOMER = 50
 
 
-def _schedule_key_sync(key: ApiKey) -> None:
+def _schedule_key_sync(key_id: int) -> None:
     from keys.tasks import sync_key
 
-    enqueue_on_commit(sync_key, key.pk)
+    enqueue_on_commit(sync_key, key_id)
 
 
 def _clean_name(customer: Customer, name: str, *, exclude_pk: int | None = None) -> str:
@@ -56,7 +57,7 @@ def key_create(*, actor: Any, customer: Customer, name: str, ip: str | None = No
         )
     key = ApiKey.objects.create(customer=customer, name=name, created_by=actor)
     audit(actor=actor, action="key.created", target=key, after={"name": name}, ip=ip)
-    _schedule_key_sync(key)
+    _schedule_key_sync(key.pk)
     return key
 
 
@@ -85,7 +86,7 @@ def key_rename(*, actor: Any, key: ApiKey, name: str, ip: str | None = None) -> 
         after={"name": name},
         ip=ip,
     )
-    _schedule_key_sync(key)
+    _schedule_key_sync(key.pk)
     return key
 
 
@@ -104,7 +105,7 @@ def key_set_enabled(*, actor: Any, key: ApiKey, enabled: bool, ip: str | None = 
         after={"enabled": enabled},
         ip=ip,
     )
-    _schedule_key_sync(key)
+    _schedule_key_sync(key.pk)
     return key
 
 
@@ -116,7 +117,7 @@ def key_revoke(*, actor: Any, key: ApiKey, ip: str | None = None) -> ApiKey:
     key.save(update_fields=["revoked_at"])
     bump_desired_version(key)
     audit(actor=actor, action="key.revoked", target=key, ip=ip)
-    _schedule_key_sync(key)
+    _schedule_key_sync(key.pk)
     return key
 
 
@@ -124,16 +125,16 @@ def key_retry_sync(*, actor: Any, key: ApiKey, ip: str | None = None) -> None:
     with transaction.atomic():
         bump_desired_version(key)
         audit(actor=actor, action="key.sync_retried", target=key, ip=ip)
-        _schedule_key_sync(key)
+        _schedule_key_sync(key.pk)
 
 
 def keys_resync_for_customer(customer: Customer) -> int:
     """After a tier switch every live key must move to the new usage plan."""
-    keys = list(ApiKey.objects.live().filter(customer=customer))
-    for key in keys:
-        bump_desired_version(key)
-        _schedule_key_sync(key)
-    return len(keys)
+    key_ids = list(ApiKey.objects.live().filter(customer=customer).values_list("pk", flat=True))
+    bump_desired_versions(ApiKey.objects.filter(pk__in=key_ids))
+    for key_id in key_ids:
+        _schedule_key_sync(key_id)
+    return len(key_ids)
 
 
 class SecretUnavailable(Exception):

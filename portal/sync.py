@@ -70,14 +70,19 @@ class PermanentSyncError(Exception):
     """Retrying the same desired state cannot help; a person must change something."""
 
 
-def bump_desired_version(obj: SyncState) -> None:
-    """Mark a row as changed; its sync task is scheduled by the caller on commit."""
-    type(obj)._default_manager.filter(pk=obj.pk).update(
+def bump_desired_versions(rows: models.QuerySet[Any]) -> int:
+    """Mark rows as changed in one UPDATE; their sync tasks are scheduled by the caller."""
+    return rows.update(
         desired_version=F("desired_version") + 1,
         sync_status=SyncStatus.PENDING,
         sync_error="",
         sync_requested_at=timezone.now(),
     )
+
+
+def bump_desired_version(obj: SyncState) -> None:
+    """Mark a row as changed; its sync task is scheduled by the caller on commit."""
+    bump_desired_versions(type(obj)._default_manager.filter(pk=obj.pk))
     obj.refresh_from_db(
         fields=["desired_version", "sync_status", "sync_error", "sync_requested_at"]
     )
