@@ -2,7 +2,8 @@
 #
 # Dependencies are installed into .venv only when pyproject.toml or requirements.lock changed
 # since the last install: a stamp file named after their hash (.venv/.installed-<extra>-<hash>)
-# records each install, so a second run starts straight away.
+# records each install, so a second run starts straight away. uv (pinned in requirements.lock)
+# installs them in seconds; pip does it, much more slowly, only if uv itself cannot be installed.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -44,22 +45,37 @@ $(PY):
 		{ echo "Tollgate needs Python 3.11 or newer as $(PYTHON3) (found: $$($(PYTHON3) --version 2>&1))." >&2; exit 1; }
 	$(PYTHON3) -m venv $(VENV)
 
-$(DEMO_STAMP): | $(PY)
-	$(PIP) install -c requirements.lock -e '.[localaws]'
+# $(call install,EXTRA[,UV OPTIONS]): the lock's versions of Tollgate's dependencies and EXTRA's,
+# with uv; with pip (and a message saying so) if uv cannot be installed.
+define install
+	@if $(PIP) install --quiet --disable-pip-version-check -c requirements.lock uv; then \
+		echo "$(BIN)/uv pip install $(strip $(2) -c requirements.lock) -e '.[$(1)]'"; \
+		$(BIN)/uv pip install --python $(PY) $(strip $(2) -c requirements.lock) -e '.[$(1)]'; \
+	else \
+		echo "*** uv could not be installed: installing with plain pip instead (several minutes) ***" >&2; \
+		$(PIP) install --disable-pip-version-check -c requirements.lock -e '.[$(1)]'; \
+	fi
 	@find $(VENV) -maxdepth 1 -name '.installed-*' ! -name '*-$(DEPS_HASH)' -delete
 	@touch $@
+endef
+
+# The demo skips compiling bytecode at install (about 20 s, mostly for packages it never imports);
+# its processes write that of what they import on the first start. The test suite starts many
+# Python processes, so its install compiles everything once, as pip does.
+$(DEMO_STAMP): | $(PY)
+	$(call install,localaws)
 
 $(DEV_STAMP): | $(PY)
-	$(PIP) install -c requirements.lock -e '.[dev]'
-	@find $(VENV) -maxdepth 1 -name '.installed-*' ! -name '*-$(DEPS_HASH)' -delete
-	@touch $@
+	$(call install,dev,--compile-bytecode)
 
 deps-demo: $(DEMO_DEPS)
 deps-dev: $(DEV_STAMP)
 
 # --- command 1: the demo --------------------------------------------------------------------
+# scripts/start_demo.py checks the ports, sets the environment up and migrates, then runs the
+# Procfile (aws, web, worker, beat) with honcho.
 demo: deps-demo
-	$(PY) scripts/run_demo.py
+	@$(PY) scripts/start_demo.py
 
 # --- command 2: the tests -------------------------------------------------------------------
 chromium:
@@ -75,6 +91,7 @@ chromium:
 define LINT
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/mypy .
 endef
 

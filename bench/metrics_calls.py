@@ -60,6 +60,7 @@ def main() -> None:
 def run(control: LocalAwsControl) -> None:
     import boto3
 
+    from demo.simulator import simulate
     from keys.services import key_create
     from localaws.demo_api import ensure_demo_api
     from plans.models import ApiStage
@@ -74,7 +75,6 @@ def run(control: LocalAwsControl) -> None:
     from portal.celery import app
     from portal.customers.services import customer_onboard
     from portal.usage.metrics import RANGES
-    from portal.usage.simulator import simulate
     from tests.integration.traffic import bulk_customers_with_usage
 
     app.conf.task_always_eager = True

@@ -4,7 +4,7 @@ Counts AWS calls and the *minimum* wall time AWS's published API Gateway limits 
 analytically (token buckets, portal/aws/limiter.py): 10 requests/s account-wide with a burst of
 40, CreateApiKey 5/s (burst 5). Nothing is sent anywhere.
 
-Bulk (keys/bulk.py's design): one listing of the account's keys with values before the first
+Bulk (keys/imports/'s design): one listing of the account's keys with values before the first
 chunk (GetApiKeys, 500 a page), then per chunk of 1,000 rows one ImportApiKeys (the CSV's
 UsagePlanIds column joins each key to its tier's usage plan: no CreateUsagePlanKey) and one
 listing of the chunk by name prefix (GetApiKeys nameQuery, 2 pages of 500).

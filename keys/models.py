@@ -18,6 +18,8 @@ class ApiKey(SyncState):
     """A customer's API Gateway key. We keep the SHA-256 of its secret and a short prefix,
     never the secret itself."""
 
+    sync_task = "keys.tasks.sync_key"
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="api_keys"
@@ -74,7 +76,7 @@ class ApiKey(SyncState):
         return "enabled" if self.enabled else "disabled"
 
 
-# --- bulk onboarding (keys/bulk.py) -------------------------------------------------------------
+# --- bulk onboarding (keys/imports/) ------------------------------------------------------------
 
 
 class KeyImportStatus(models.TextChoices):
@@ -85,7 +87,7 @@ class KeyImportStatus(models.TextChoices):
 
 
 class KeyImport(models.Model):
-    """One uploaded CSV of existing API keys. The secrets are never stored here (keys/bulk.py)."""
+    """One uploaded CSV of existing API keys. The secrets are never stored here (keys/imports/)."""
 
     token = models.CharField(
         max_length=8,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.utils import timezone
 
 from keys.models import ApiKey
-from plans.models import Subscription, SubscriptionStatus
+from plans.models import Subscription
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 
 
 def api_key_spec(key: ApiKey) -> aws.ApiKeySpec:
@@ -23,8 +23,9 @@ def api_key_spec(key: ApiKey) -> aws.ApiKeySpec:
 
 def _target_usage_plan(key: ApiKey) -> str | None:
     subscription = (
-        Subscription.objects.select_related("plan")
-        .filter(customer_id=key.customer_id, status=SubscriptionStatus.ACTIVE)
+        Subscription.objects.active()
+        .select_related("plan")
+        .filter(customer_id=key.customer_id)
         .first()
     )
     if subscription is None:

@@ -8,10 +8,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from keys.models import ApiKey
-from keys.selectors import invoke_urls_for
+from keys.selectors import SecretState, invoke_urls_for, secret_state
 from keys.services import (
     SecretUnavailable,
-    key_can_reveal,
     key_retry_sync,
     key_reveal_secret,
     key_set_enabled,
@@ -25,10 +24,15 @@ from keys.services import (
 from keys.services import (
     key_revoke as revoke_key,
 )
-from plans.services import active_subscription
-from portal.accounts.access import client_ip, customer_required
+from plans.selectors import active_subscription
+from portal.access import customer_required
 from portal.customers.models import Customer
-from portal.http import HtmxHttpRequest
+from portal.http import HtmxHttpRequest, client_ip
+
+
+def _can_reveal(key: ApiKey, user: object) -> bool:
+    """The page offers the secret when the one rule (keys.selectors.secret_state) allows it."""
+    return secret_state(key, user) == SecretState.READY
 
 
 def _own_key(customer: Customer, public_id: uuid.UUID) -> ApiKey:
@@ -87,7 +91,7 @@ def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
         {
             "customer": customer,
             "key": key,
-            "can_reveal": key_can_reveal(key, request.user),
+            "can_reveal": _can_reveal(key, request.user),
             "subscription": active_subscription(customer),
         },
     )
@@ -101,7 +105,7 @@ def key_status(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
     return render(
         request,
         "customer/_key_status.html",
-        {"key": key, "can_reveal": key_can_reveal(key, request.user)},
+        {"key": key, "can_reveal": _can_reveal(key, request.user)},
     )
 
 
@@ -180,6 +184,6 @@ def key_retry(request: HtmxHttpRequest, customer: Customer, public_id: uuid.UUID
         return render(
             request,
             "customer/_key_status.html",
-            {"key": key, "can_reveal": key_can_reveal(key, request.user)},
+            {"key": key, "can_reveal": _can_reveal(key, request.user)},
         )
     return redirect("app:key", public_id=key.public_id)

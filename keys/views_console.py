@@ -9,18 +9,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from keys.bulk import (
-    CHUNK_SIZE,
-    MAX_BYTES,
-    MAX_ROWS,
-    FileRefused,
-    is_stalled,
-    report_csv,
-    resume_import,
-    start_import,
-)
+from keys.imports.checking import MAX_BYTES, MAX_ROWS, FileRefused
+from keys.imports.report import report_csv
+from keys.imports.starting import CHUNK_SIZE, is_stalled, resume_import, start_import
 from keys.models import KeyImport, KeyImportRowStatus
-from portal.accounts.access import admin_required, client_ip
+from portal.access import admin_required, staff_required
+from portal.http import client_ip
 
 SHOWN_PROBLEMS = 500
 
@@ -94,20 +88,20 @@ def _progress_context(imp: KeyImport) -> dict[str, object]:
     }
 
 
-@admin_required
+@staff_required
 def key_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     imp = get_object_or_404(KeyImport, pk=import_id)
     return render(request, "admin_console/key_import.html", _progress_context(imp))
 
 
-@admin_required
+@staff_required
 @never_cache
 def key_import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
     imp = get_object_or_404(KeyImport, pk=import_id)
     return render(request, "admin_console/_key_import_progress.html", _progress_context(imp))
 
 
-@admin_required
+@staff_required
 @never_cache
 def key_import_report(request: HttpRequest, import_id: int) -> HttpResponse:
     imp = get_object_or_404(KeyImport, pk=import_id)

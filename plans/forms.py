@@ -4,8 +4,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from plans.methods import METHOD_FORMAT, MethodFormatError, method_label, parse_method
 from plans.models import (
-    HTTP_METHODS,
     MAX_BURST,
     MAX_RATE,
     ApiStage,
@@ -66,7 +66,6 @@ class TierForm(forms.ModelForm[Plan]):
 
 
 PREFIX = "mt"
-METHOD_FORMAT = "Write the method as METHOD /path, e.g. GET /forecast."
 
 
 class StageField(forms.ModelChoiceField):
@@ -99,21 +98,13 @@ class MethodThrottleForm(forms.Form):
         return not any(data.get(f) not in (None, "") for f in ("method", "rate", "burst"))
 
     def clean_method(self) -> tuple[str, str] | None:
-        text = " ".join((self.cleaned_data.get("method") or "").split())
-        if not text:
+        text = self.cleaned_data.get("method") or ""
+        if not text.strip():
             return None
-        verb, _, path = text.partition(" ")
-        if not path or " " in path:
-            raise forms.ValidationError(METHOD_FORMAT)
-        verb = verb.upper()
-        if verb not in HTTP_METHODS:
-            raise forms.ValidationError(
-                f"{verb} is not an HTTP method API Gateway throttles: "
-                f"choose one of {', '.join(HTTP_METHODS)}."
-            )
-        if not path.startswith("/"):
-            raise forms.ValidationError(METHOD_FORMAT)
-        return verb, path
+        try:
+            return parse_method(text)
+        except MethodFormatError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -193,7 +184,7 @@ def method_throttle_formset(
     initial = [
         {
             "stage": t.stage_id,
-            "method": f"{t.http_method} {t.resource_path}",
+            "method": method_label(t.http_method, t.resource_path),
             "rate": t.rate,
             "burst": t.burst,
         }
@@ -213,12 +204,7 @@ def method_throttle_formset(
 
 def method_suggestions(tier_form: TierForm) -> list[str]:
     """ "GET /forecast" for each method in the offered stages' stored OpenAPI documents."""
-    from portal.catalog.presenters import operations
-    from portal.catalog.services import current_document
-
     found: set[str] = set()
     for stage in tier_form.fields["stages"].queryset:  # type: ignore[attr-defined]
-        document = current_document(stage)
-        if document is not None:
-            found.update(f"{op.method} {op.path}" for op in operations(document.document))
+        found.update(stage.operations or [])
     return sorted(found)

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from portal.sync import SyncState
+from portal.wording import quota_in_words, rate_in_words, throttle_in_words
 
 # API Gateway's own limits: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 # A usage plan's throttle cannot exceed the account-level throttle (10,000 req/s, burst 5,000 by
@@ -39,6 +40,12 @@ class ApiStage(models.Model):
     missing_since = models.DateTimeField(
         null=True, blank=True, help_text="Set when the last discovery no longer found it in AWS."
     )
+    operations = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='"GET /forecast" for each method of the newest exported OpenAPI document '
+        "(recorded by the catalog); empty until one is exported.",
+    )
 
     class Meta:
         ordering = ["api_name", "stage_name"]
@@ -51,6 +58,17 @@ class ApiStage(models.Model):
     def __str__(self) -> str:
         return f"{self.api_name} / {self.stage_name}"
 
+    @property
+    def known_methods(self) -> set[tuple[str, str]] | None:
+        """(METHOD, /path) of each documented method, or None while no document is known."""
+        if self.operations is None:
+            return None
+        found = set()
+        for operation in self.operations:
+            method, _, path = str(operation).partition(" ")
+            found.add((method, path))
+        return found
+
 
 class QuotaPeriod(models.TextChoices):
     DAY = "DAY", "per day"
@@ -62,12 +80,18 @@ class PlanQuerySet(models.QuerySet["Plan"]):
     def live(self) -> PlanQuerySet:
         return self.filter(archived_at__isnull=True)
 
+    def listed(self) -> PlanQuerySet:
+        """Live tiers shown to customers and visitors: self-serve and approval-required ones."""
+        return self.live().filter(listed=True)
+
     def self_serve(self) -> PlanQuerySet:
-        return self.live().filter(self_serve=True)
+        return self.listed().filter(self_serve=True)
 
 
 class Plan(SyncState):
     """A tier: what API Gateway enforces as one usage plan."""
+
+    sync_task = "plans.tasks.sync_plan"
 
     name = models.CharField(max_length=64, unique=True)
     slug = models.SlugField(max_length=64, unique=True)
@@ -76,6 +100,11 @@ class Plan(SyncState):
         "self-serve",
         default=True,
         help_text="Customers can switch to it themselves, without approval.",
+    )
+    listed = models.BooleanField(
+        default=True,
+        help_text="Shown on the pricing page and to customers. A usage plan adopted from AWS "
+        "starts unlisted until an admin publishes it.",
     )
     is_default = models.BooleanField(
         "default for new customers",
@@ -164,6 +193,20 @@ class Plan(SyncState):
     def has_quota(self) -> bool:
         return self.quota_limit is not None
 
+    @property
+    def rate_words(self) -> str:
+        return (
+            rate_in_words(self.throttle_rate) if self.throttle_rate is not None else "no rate limit"
+        )
+
+    @property
+    def throttle_words(self) -> str:
+        return throttle_in_words(self.throttle_rate, self.throttle_burst)
+
+    @property
+    def quota_words(self) -> str:
+        return quota_in_words(self.quota_limit, self.get_quota_period_display())
+
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
         if (self.throttle_rate is None) != (self.throttle_burst is None):
@@ -187,6 +230,10 @@ class Plan(SyncState):
             errors.setdefault("is_default", []).append(
                 "The default tier must be self-serve: new customers join it on their own."
             )
+        if self.is_default and not self.listed:
+            errors.setdefault("is_default", []).append(
+                "The default tier must be listed: new customers see the tier they are on."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -203,6 +250,7 @@ class Plan(SyncState):
             "quota_period": self.quota_period or None,
             "quota_offset": self.quota_offset,
             "self_serve": self.self_serve,
+            "listed": self.listed,
             "is_default": self.is_default,
             "monthly_price": f"{self.monthly_price:.2f}"
             if self.monthly_price is not None
@@ -265,6 +313,10 @@ class MethodThrottle(models.Model):
         return f"{self.http_method} {self.resource_path}"
 
     @property
+    def throttle_words(self) -> str:
+        return throttle_in_words(self.rate, self.burst)
+
+    @property
     def method_key(self) -> str:
         """API Gateway's key in apiStages[].throttle: "{resourcePath}/{httpMethod}"."""
         return f"{self.resource_path}/{self.http_method}"
@@ -284,7 +336,7 @@ class MethodThrottle(models.Model):
         if plan is not None and plan.throttle_rate is not None:
             if self.rate is not None and self.rate > plan.throttle_rate:
                 errors.setdefault("rate", []).append(
-                    f"A method's rate cannot be above the tier's ({plan.throttle_rate.normalize():f} req/s)."
+                    f"A method's rate cannot be above the tier's ({rate_in_words(plan.throttle_rate)})."
                 )
             if (
                 self.burst is not None
@@ -304,6 +356,16 @@ class SubscriptionStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def active(self) -> SubscriptionQuerySet:
+        """The subscriptions in force now: one per customer at most."""
+        return self.filter(status=SubscriptionStatus.ACTIVE)
+
+
+# The same rule through a relation (`Customer.subscriptions`, `Plan.subscriptions`).
+ACTIVE_SUBSCRIPTION = Q(subscriptions__status=SubscriptionStatus.ACTIVE)
+
+
 class Subscription(models.Model):
     """A customer on a tier. One active subscription per customer: a key may sit in only one
     usage plan per API stage."""
@@ -319,6 +381,8 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

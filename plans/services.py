@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
-from keys.services import keys_resync_for_customer
+from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
+from plans.selectors import active_subscription
+from plans.signals import subscription_started
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
-from portal.sync import bump_desired_version, enqueue_on_commit
+from portal.slugs import unique_slug
+from portal.sync import bump_desired_version, enqueue_on_commit, schedule_sync
 
 PLAN_FIELDS = (
     "name",
     "description",
     "self_serve",
+    "listed",
     "is_default",
     "throttle_rate",
     "throttle_burst",
@@ -31,12 +36,6 @@ PLAN_FIELDS = (
     "quota_offset",
     "monthly_price",
 )
-
-
-def _schedule_plan_sync(plan: Plan) -> None:
-    from plans.tasks import sync_plan
-
-    enqueue_on_commit(sync_plan, plan.pk)
 
 
 # --- stages -----------------------------------------------------------------------------------
@@ -80,6 +79,34 @@ def stages_discover() -> DiscoveryResult:
     return DiscoveryResult(found=len(discovered), new=new, missing=missing)
 
 
+def stage_record_operations(*, stage: ApiStage, operations: Iterable[str]) -> None:
+    """What the stage's newest OpenAPI document says it has ("GET /forecast"), recorded by the
+    catalog after an export so tiers can check per-method limits against it. A fact read from
+    AWS, not a person's change: no audit event."""
+    found = sorted(set(operations))
+    if stage.operations != found:
+        ApiStage.objects.filter(pk=stage.pk).update(operations=found)
+        stage.operations = found
+
+
+DISCOVER_STAGES_TASK = "plans.tasks.discover_stages"
+DISCOVERY_REQUESTED = "tollgate:stages:discovery-requested"
+
+
+@transaction.atomic
+def stages_refresh_requested(*, actor: Any, ip: str | None = None) -> None:
+    """A person asks to look for stages in AWS now, instead of waiting for the beat job."""
+    audit(actor=actor, action="stages.refresh_requested", target=None, about="API stages", ip=ip)
+    cache.set(DISCOVERY_REQUESTED, timezone.now(), 300)
+    enqueue_on_commit(DISCOVER_STAGES_TASK)
+
+
+def stages_refresh_requested_at() -> datetime.datetime | None:
+    """When someone last asked for a refresh, for five minutes (the stage page says so)."""
+    value = cache.get(DISCOVERY_REQUESTED)
+    return value if isinstance(value, datetime.datetime) else None
+
+
 @transaction.atomic
 def stage_set_available(
     *, actor: Any, stage: ApiStage, available: bool, ip: str | None = None
@@ -106,76 +133,6 @@ def stage_set_available(
 
 
 # --- tiers ------------------------------------------------------------------------------------
-
-
-METHOD_THROTTLE_FIELDS = ("stage", "resource_path", "http_method", "rate", "burst")
-
-
-def method_throttle_error_key(index: int, field: str) -> str:
-    """Where a per-method throttle's error is reported: ``method_throttles.<row>.<field>``."""
-    return f"method_throttles.{index}.{field}"
-
-
-def _document_methods(stage: ApiStage) -> set[tuple[str, str]] | None:
-    """(METHOD, /path) pairs of the stage's stored OpenAPI document, or None without one."""
-    from portal.catalog.presenters import operations
-    from portal.catalog.services import current_document
-
-    document = current_document(stage)
-    if document is None:
-        return None
-    return {(op.method, op.path) for op in operations(document.document)}
-
-
-def _method_throttle_rows(
-    plan: Plan, rows: Iterable[dict[str, Any]], stage_list: list[ApiStage]
-) -> tuple[list[MethodThrottle], dict[str, list[str]]]:
-    """Validate a tier's per-method throttles against the tier (`plan`, not yet saved)."""
-    built: list[MethodThrottle] = []
-    errors: dict[str, list[str]] = {}
-    seen: set[tuple[int, str, str]] = set()
-    documents: dict[int, set[tuple[str, str]] | None] = {}
-    for index, row in enumerate(rows):
-        rate: Any = row.get("rate")
-        burst: Any = row.get("burst")
-        throttle = MethodThrottle(
-            plan=plan,
-            stage=row["stage"],
-            resource_path=(row.get("resource_path") or "").strip(),
-            http_method=(row.get("http_method") or "").strip().upper(),
-            rate=rate,
-            burst=burst,
-        )
-        row_errors: dict[str, list[str]] = {}
-        try:
-            throttle.full_clean(exclude=["plan"], validate_unique=False, validate_constraints=False)
-        except ValidationError as exc:
-            row_errors = dict(exc.message_dict)
-        stage = row["stage"]
-        if stage is None:
-            pass
-        elif stage not in stage_list:
-            row_errors.setdefault("stage", []).append(
-                "This tier does not cover that stage; tick it under API stages first."
-            )
-        elif not row_errors.get("resource_path") and not row_errors.get("http_method"):
-            key = (stage.pk, throttle.resource_path, throttle.http_method)
-            if key in seen:
-                row_errors.setdefault("http_method", []).append(
-                    "This method already has a limit in this tier."
-                )
-            seen.add(key)
-            if stage.pk not in documents:
-                documents[stage.pk] = _document_methods(stage)
-            known = documents[stage.pk]
-            if known is not None and (throttle.http_method, throttle.resource_path) not in known:
-                row_errors.setdefault("resource_path", []).append(
-                    f"{stage} has no method {throttle.http_method} {throttle.resource_path}."
-                )
-        for field, messages in row_errors.items():
-            errors.setdefault(method_throttle_error_key(index, field), []).extend(messages)
-        built.append(throttle)
-    return built, errors
 
 
 def _apply(
@@ -211,24 +168,12 @@ def _apply(
             errors.setdefault(field, []).extend(messages)
     throttle_rows = None
     if method_throttles is not None:
-        throttle_rows, row_errors = _method_throttle_rows(plan, method_throttles, stage_list)
+        throttle_rows, row_errors = method_throttle_rows(plan, method_throttles, stage_list)
         for key, messages in row_errors.items():
             errors.setdefault(key, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     return stage_list, throttle_rows
-
-
-def _save_method_throttles(
-    plan: Plan, rows: list[MethodThrottle] | None, stage_list: list[ApiStage]
-) -> None:
-    if rows is None:  # unchanged, but a stage the tier no longer covers takes its limits along
-        plan.method_throttles.exclude(stage__in=stage_list).delete()
-        return
-    plan.method_throttles.all().delete()
-    for row in rows:
-        row.plan = plan
-    MethodThrottle.objects.bulk_create(rows)
 
 
 def _unset_other_defaults(plan: Plan) -> None:
@@ -244,23 +189,32 @@ def plan_create(
     stages: Iterable[ApiStage],
     ip: str | None = None,
     method_throttles: Iterable[dict[str, Any]] | None = None,
+    slug: str = "",
+    adopt_aws_id: str = "",
 ) -> Plan:
     """Create a tier. `method_throttles`: dicts of stage, resource_path, http_method, rate,
-    burst; their errors are reported under ``method_throttles.<row>.<field>``."""
+    burst; their errors are reported under ``method_throttles.<row>.<field>``. `slug` is made
+    from the name unless given (tiers as code name their tiers by slug). `adopt_aws_id`: an
+    existing usage plan made outside Tollgate that this tier takes over (its first sync only
+    patches what differs)."""
     plan = Plan()
     stage_list, throttle_rows = _apply(plan, data, stages, method_throttles)
-    base = slugify(plan.name)[:60] or "tier"
-    slug, n = base, 1
-    while Plan.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    plan.slug = slug
+    if slug and Plan.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": [f"Another tier already has the slug “{slug}”."]})
+    plan.slug = slug or unique_slug(Plan.objects.all(), plan.name, fallback="tier")
+    plan.aws_id = adopt_aws_id
     _unset_other_defaults(plan)
     plan.save()
     plan.stages.set(stage_list)
-    _save_method_throttles(plan, throttle_rows, stage_list)
-    audit(actor=actor, action="tier.created", target=plan, after=plan.limits_snapshot(), ip=ip)
-    _schedule_plan_sync(plan)
+    save_method_throttles(plan, throttle_rows, stage_list)
+    audit(
+        actor=actor,
+        action="tier.adopted" if adopt_aws_id else "tier.created",
+        target=plan,
+        after={**plan.limits_snapshot(), **({"usage_plan": adopt_aws_id} if adopt_aws_id else {})},
+        ip=ip,
+    )
+    schedule_sync(plan)
     return plan
 
 
@@ -273,9 +227,11 @@ def plan_update(
     stages: Iterable[ApiStage],
     ip: str | None = None,
     method_throttles: Iterable[dict[str, Any]] | None = None,
+    already_in_aws: bool = False,
 ) -> Plan:
     """Change a tier; `method_throttles` (as for plan_create) replaces the tier's per-method
-    throttles, None leaves them as they are."""
+    throttles, None leaves them as they are. `already_in_aws`: the values were read from its
+    usage plan (a drift accepted), so nothing is sent."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_archived:
         raise ValidationError("This tier is archived; it can no longer be changed.")
@@ -289,18 +245,23 @@ def plan_update(
     _unset_other_defaults(plan)
     plan.save()
     plan.stages.set(stage_list)
-    _save_method_throttles(plan, throttle_rows, stage_list)
+    save_method_throttles(plan, throttle_rows, stage_list)
     after = plan.limits_snapshot()
     if after != before:
         bump_desired_version(plan)
+        if already_in_aws:
+            after = {**after, "accepted_from_aws": True}
         audit(actor=actor, action="tier.updated", target=plan, before=before, after=after, ip=ip)
-        _schedule_plan_sync(plan)
+        schedule_sync(plan, already_in_aws=already_in_aws)
     return plan
 
 
 @transaction.atomic
-def plan_archive(*, actor: Any, plan: Plan, ip: str | None = None) -> Plan:
-    """Retire a tier: it leaves API Gateway and is offered no more. Its history stays."""
+def plan_archive(
+    *, actor: Any, plan: Plan, ip: str | None = None, already_in_aws: bool = False
+) -> Plan:
+    """Retire a tier: it leaves API Gateway and is offered no more. Its history stays.
+    `already_in_aws`: its usage plan was deleted there already (a drift accepted)."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_archived:
         return plan
@@ -308,7 +269,7 @@ def plan_archive(*, actor: Any, plan: Plan, ip: str | None = None) -> Plan:
         raise ValidationError(
             "This is the default tier for new customers; make another tier the default first."
         )
-    on_it = Subscription.objects.filter(plan=plan, status=SubscriptionStatus.ACTIVE).count()
+    on_it = Subscription.objects.active().filter(plan=plan).count()
     if on_it:
         raise ValidationError(
             f"{on_it} customer{'s are' if on_it != 1 else ' is'} on this tier; "
@@ -317,10 +278,19 @@ def plan_archive(*, actor: Any, plan: Plan, ip: str | None = None) -> Plan:
     waiting = Subscription.objects.filter(plan=plan, status=SubscriptionStatus.PENDING)
     waiting.update(status=SubscriptionStatus.ENDED, ended_at=timezone.now())
     plan.archived_at = timezone.now()
-    plan.save(update_fields=["archived_at", "updated_at"])
+    if already_in_aws:
+        plan.aws_id = ""
+    plan.save(update_fields=["archived_at", "aws_id", "updated_at"])
     bump_desired_version(plan)
-    audit(actor=actor, action="tier.archived", target=plan, before=plan.limits_snapshot(), ip=ip)
-    _schedule_plan_sync(plan)
+    audit(
+        actor=actor,
+        action="tier.archived",
+        target=plan,
+        before=plan.limits_snapshot(),
+        after={"accepted_from_aws": True} if already_in_aws else None,
+        ip=ip,
+    )
+    schedule_sync(plan, already_in_aws=already_in_aws)
     return plan
 
 
@@ -328,18 +298,10 @@ def plan_retry_sync(*, actor: Any, plan: Plan, ip: str | None = None) -> None:
     with transaction.atomic():
         bump_desired_version(plan)
         audit(actor=actor, action="tier.sync_retried", target=plan, ip=ip)
-        _schedule_plan_sync(plan)
+        schedule_sync(plan)
 
 
 # --- subscriptions ----------------------------------------------------------------------------
-
-
-def active_subscription(customer: Customer) -> Subscription | None:
-    return (
-        Subscription.objects.select_related("plan")
-        .filter(customer=customer, status=SubscriptionStatus.ACTIVE)
-        .first()
-    )
 
 
 def _start(*, actor: Any, customer: Customer, plan: Plan, ip: str | None) -> Subscription:
@@ -364,7 +326,7 @@ def _start(*, actor: Any, customer: Customer, plan: Plan, ip: str | None) -> Sub
         after={"tier": plan.name},
         ip=ip,
     )
-    keys_resync_for_customer(customer)
+    subscription_started.send(sender=Subscription, subscription=subscription, previous=current)
     return subscription
 
 
@@ -387,6 +349,8 @@ def subscription_switch(
     plan = Plan.objects.get(pk=plan.pk)
     if plan.is_archived:
         raise ValidationError("That tier has been retired.")
+    if not plan.listed and not by_staff:
+        raise ValidationError("That tier is not offered.")
     if not plan.self_serve and not by_staff:
         raise ValidationError(f"The {plan.name} tier needs approval; contact us to join it.")
     current = active_subscription(customer)

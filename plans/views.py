@@ -1,10 +1,8 @@
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from plans.forms import (
@@ -13,22 +11,21 @@ from plans.forms import (
     method_suggestions,
     method_throttle_formset,
 )
-from plans.models import ApiStage, Plan, SubscriptionStatus
+from plans.models import ACTIVE_SUBSCRIPTION, ApiStage, Plan
+from plans.selectors import active_subscription, tiers_offered
 from plans.services import (
-    active_subscription,
     plan_archive,
     plan_create,
     plan_update,
     stage_set_available,
+    stages_refresh_requested,
+    stages_refresh_requested_at,
     subscription_switch,
 )
-from plans.tasks import discover_stages
-from portal.accounts.access import admin_required, client_ip, customer_required, staff_required
+from portal.access import admin_required, customer_required, staff_required
 from portal.customers.models import Customer
 from portal.forms import apply_service_errors
-from portal.http import HtmxHttpRequest
-
-DISCOVERY_REQUESTED = "tollgate:stages:discovery-requested"
+from portal.http import HtmxHttpRequest, client_ip
 
 # --- stages (console) -------------------------------------------------------------------------
 
@@ -38,7 +35,7 @@ def stage_list(request: HtmxHttpRequest) -> HttpResponse:
     stages = ApiStage.objects.annotate(
         tier_count=Count("plans", filter=Q(plans__archived_at__isnull=True))
     )
-    requested = cache.get(DISCOVERY_REQUESTED)
+    requested = stages_refresh_requested_at()
     last_seen = (
         ApiStage.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
     )
@@ -54,8 +51,7 @@ def stage_list(request: HtmxHttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def stage_refresh(request: HttpRequest) -> HttpResponse:
-    cache.set(DISCOVERY_REQUESTED, timezone.now(), 300)
-    discover_stages.delay()
+    stages_refresh_requested(actor=request.user, ip=client_ip(request))
     messages.info(request, "Looking for REST API stages in AWS…")
     return redirect("console:stages")
 
@@ -86,11 +82,7 @@ def tier_list(request: HttpRequest) -> HttpResponse:
     show_archived = request.GET.get("archived") == "1"
     plans = (
         Plan.objects.prefetch_related("stages")
-        .annotate(
-            customer_count=Count(
-                "subscriptions", filter=Q(subscriptions__status=SubscriptionStatus.ACTIVE)
-            )
-        )
+        .annotate(customer_count=Count("subscriptions", filter=ACTIVE_SUBSCRIPTION))
         .order_by(
             F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"
         )
@@ -230,7 +222,7 @@ def customer_set_tier(request: HttpRequest, customer_id: int) -> HttpResponse:
 @customer_required
 def my_tier(request: HttpRequest, customer: Customer) -> HttpResponse:
     subscription = active_subscription(customer)
-    plans = Plan.objects.live().prefetch_related("stages")
+    plans = tiers_offered().prefetch_related("stages")
     return render(
         request,
         "customer/tier.html",
@@ -241,7 +233,7 @@ def my_tier(request: HttpRequest, customer: Customer) -> HttpResponse:
 @customer_required
 @require_POST
 def my_tier_switch(request: HttpRequest, customer: Customer) -> HttpResponse:
-    plan = Plan.objects.live().filter(slug=request.POST.get("plan", "")).first()
+    plan = tiers_offered().filter(slug=request.POST.get("plan", "")).first()
     if plan is None:
         messages.error(request, "That tier is not offered.")
         return redirect("app:tier")

@@ -7,4 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("tollgate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.include = ["portal.tasks"]
+# The kernel's own task (the pending-sync sweep) lives beside the sync engine, not in an app.
+app.conf.include = ["portal.sync"]

@@ -65,7 +65,8 @@ INSTALLED_APPS = [
     "plans",
     "keys",
     "portal.catalog",
-    # The REST API (portal/api/) and the personal access tokens that authenticate to it.
+    # The REST API (portal/api/ registers every domain's `api` module; portal/rest/ is their
+    # shared plumbing) and the personal access tokens that authenticate to it.
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -73,6 +74,10 @@ INSTALLED_APPS = [
     "portal.tokens",
     "portal.api",
 ]
+if DEBUG:
+    # `manage.py seed_demo` and `simulate_traffic` (demo/): people with well-known passwords
+    # and traffic written into the local AWS server, so never in production.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -275,7 +280,7 @@ TOLLGATE: dict[str, Any] = {
 }
 
 CELERY_BEAT_SCHEDULE = {
-    "sweep-pending-sync": {"task": "portal.tasks.sweep_pending", "schedule": 60.0},
+    "sweep-pending-sync": {"task": "portal.sync.sweep_pending", "schedule": 60.0},
     "discover-api-stages": {"task": "plans.tasks.discover_stages", "schedule": 600.0},
     "collect-usage": {
         "task": "portal.usage.tasks.collect_usage_and_alert",
@@ -292,29 +297,30 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- REST API (portal/api/; the README's "REST API") ---
+# --- REST API (portal/api/ and each domain's `api` module; the README's "REST API") ---
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header makes a request without credentials a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.tokens.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.TollgatePermission"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Cursor",
+    "DEFAULT_PERMISSION_CLASSES": ["portal.rest.permissions.TollgatePermission"],
+    "DEFAULT_PAGINATION_CLASS": "portal.rest.pagination.Cursor",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.rest.throttling.PerUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("TOLLGATE_API_RATE", "1200/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.TollgateAutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.errors.problem_exception_handler",
+    "EXCEPTION_HANDLER": "portal.rest.errors.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+_SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate REST API",
     "VERSION": "1.0.0",
@@ -323,11 +329,25 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI and Redoc come from drf-spectacular-sidecar: served by Tollgate, never a CDN.
+    # Redoc's page links no web fonts (templates/drf_spectacular/redoc.html): system fonts.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": _SYSTEM_FONTS,
+                "headings": {"fontFamily": _SYSTEM_FONTS},
+                "code": {"fontFamily": "ui-monospace, Menlo, Consolas, monospace"},
+            }
+        }
+    },
     "ENUM_NAME_OVERRIDES": {
         "SyncStatusEnum": "portal.sync.SyncStatus",
         "QuotaPeriodEnum": "plans.models.QuotaPeriod",
+        "SubscriptionStatusEnum": "plans.models.SubscriptionStatus",
+        "SecretStateEnum": "keys.selectors.SecretState",
+        "KeyImportStatusEnum": "keys.models.KeyImportStatus",
+        "KeyImportRowStatusEnum": "keys.models.KeyImportRowStatus",
     },
 }

@@ -15,13 +15,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from celery import current_app, shared_task
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from portal.aws.limiter import RateBudgetWait
+from portal.errors import PermanentSyncError, TransientSyncError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,10 @@ class SyncState(models.Model):
         help_text="What the reconciler found different in AWS: differences and AWS's values.",
     )
 
+    # The Celery task that converges one row, by name ("keys.tasks.sync_key"): the kernel sends
+    # it and sweeps for it without importing the domain that defines it.
+    sync_task: ClassVar[str] = ""
+
     class Meta:
         abstract = True
 
@@ -60,14 +69,6 @@ class SyncState(models.Model):
 
 
 Synced = TypeVar("Synced", bound=SyncState)
-
-
-class TransientSyncError(Exception):
-    """Worth retrying later: AWS throttled or failed, or something we depend on is not ready."""
-
-
-class PermanentSyncError(Exception):
-    """Retrying the same desired state cannot help; a person must change something."""
 
 
 def bump_desired_versions(rows: models.QuerySet[Any]) -> int:
@@ -85,6 +86,19 @@ def bump_desired_version(obj: SyncState) -> None:
     bump_desired_versions(type(obj)._default_manager.filter(pk=obj.pk))
     obj.refresh_from_db(
         fields=["desired_version", "sync_status", "sync_error", "sync_requested_at"]
+    )
+
+
+def settle_as_is(rows: models.QuerySet[Any]) -> int:
+    """AWS holds exactly these rows' desired state already (found there, or accepted from
+    there): record them synced without sending anything."""
+    return rows.update(
+        sync_status=SyncStatus.SYNCED,
+        synced_version=F("desired_version"),
+        sync_error="",
+        drift=None,
+        synced_at=timezone.now(),
+        sync_attempted_at=timezone.now(),
     )
 
 
@@ -160,8 +174,6 @@ def converge(
     transient one that outlived every retry, leaves the row *failed* with a readable message.
     Waiting for the AWS rate budget (RateBudgetWait) never fails a row.
     """
-    from portal.aws.limiter import RateBudgetWait  # portal.aws imports this module
-
     obj = model._default_manager.filter(pk=pk).first()
     if obj is None:
         return
@@ -199,30 +211,62 @@ def converge(
         mark_synced(model, pk, version)
 
 
+# --- the retry policy of every task that talks to AWS ----------------------------------------
+
+
+def is_wait(exc: BaseException) -> bool:
+    """Waiting behind another worker or for the AWS rate budget: not a failed attempt."""
+    return isinstance(exc, (LockBusy, RateBudgetWait))
+
+
+def retry_countdown(exc: BaseException, attempt: int, budget_waits: int) -> float:
+    """Seconds to wait before trying again after `exc`, a LockBusy or a TransientSyncError.
+
+    The rate budget says how long it needs (plus a little jitter, so the waiting tasks do not
+    all come back at once); another worker's lock is waited for 0.2 s, then 1.5 times longer
+    each time (`budget_waits`, the waits so far), at most 10 s; anything else backs off
+    exponentially with full jitter from the `attempt` (backoff_seconds).
+    """
+    if isinstance(exc, RateBudgetWait):
+        return exc.retry_after + random.uniform(0.05, 0.8)
+    if isinstance(exc, LockBusy):
+        return min(10.0, 0.2 * 1.5**budget_waits) + random.uniform(0.05, 0.8)
+    return backoff_seconds(attempt)
+
+
+def task_attempt(task: Any) -> tuple[int, int]:
+    """(attempt, budget_waits) of a bound Celery task: its retries that were real attempts,
+    and those spent waiting (BUDGET_WAITS_HEADER)."""
+    budget_waits = int(getattr(task.request, BUDGET_WAITS_HEADER, None) or 0)
+    return max(0, task.request.retries - budget_waits), budget_waits
+
+
+def retry_later(task: Any, exc: BaseException, *, attempt: int, budget_waits: int) -> Any:
+    """Retry `task` after retry_countdown; a wait is counted in BUDGET_WAITS_HEADER instead of
+    as an attempt. Celery's `retry` raises; callers write `raise retry_later(...) from exc`."""
+    countdown = retry_countdown(exc, attempt, budget_waits)
+    if is_wait(exc):
+        headers = {**(task.request.headers or {}), BUDGET_WAITS_HEADER: budget_waits + 1}
+        return task.retry(exc=exc, countdown=countdown, headers=headers)
+    return task.retry(exc=exc, countdown=countdown)
+
+
 def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synced], None]) -> None:
     """The body of every sync task: converge, and turn "try later" into a Celery retry."""
-    from portal.aws.limiter import RateBudgetWait  # portal.aws imports this module
-
-    budget_waits = int(getattr(task.request, BUDGET_WAITS_HEADER, None) or 0)
-    attempt = max(0, task.request.retries - budget_waits)
+    attempt, budget_waits = task_attempt(task)
     try:
         converge(model, pk, push, attempt=attempt)
-    except (LockBusy, RateBudgetWait) as exc:
-        # Waiting behind another worker or for the rate budget is not a failed attempt.
-        headers = {**(task.request.headers or {}), BUDGET_WAITS_HEADER: budget_waits + 1}
-        wait = (
-            exc.retry_after
-            if isinstance(exc, RateBudgetWait)
-            else min(10.0, 0.2 * 1.5**budget_waits)
-        )
-        countdown = wait + random.uniform(0.05, 0.8)
-        raise task.retry(exc=exc, countdown=countdown, headers=headers) from exc
-    except TransientSyncError as exc:
-        raise task.retry(exc=exc, countdown=backoff_seconds(attempt)) from exc
+    except (LockBusy, TransientSyncError) as exc:
+        raise retry_later(task, exc, attempt=attempt, budget_waits=budget_waits) from exc
 
 
-def enqueue_on_commit(task: Any, pk: int) -> None:
-    """Send the sync task once the transaction commits.
+def send_task(name: str, *args: Any) -> None:
+    """Publish a task by its name, once, without retrying a broken broker."""
+    current_app.send_task(name, args=args, retry=False)
+
+
+def enqueue_on_commit(task_name: str, *args: Any) -> None:
+    """Send the task `task_name` with `args` once the transaction commits.
 
     If the broker is unreachable the change is still committed and still pending; the periodic
     sweep (sweep_pending) sends it again, so a broker outage delays a change but never loses it.
@@ -231,16 +275,34 @@ def enqueue_on_commit(task: Any, pk: int) -> None:
     def send() -> None:
         global _broker_down_until
         if time.monotonic() < _broker_down_until:
-            logger.warning("broker down: %s(%s) left to the sweep", task.name, pk)
+            logger.warning("broker down: %s%s left to the sweep", task_name, args)
             return
         try:
             # One attempt, no publish retries: a request must not hang on a broken broker.
-            task.apply_async((pk,), retry=False)
+            send_task(task_name, *args)
         except Exception:  # noqa: BLE001 - any broker failure; the sweep covers it
             _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
-            logger.exception("could not enqueue %s(%s); the sweep will retry", task.name, pk)
+            logger.exception("could not enqueue %s%s; the sweep will retry", task_name, args)
 
     transaction.on_commit(send)
+
+
+def schedule_sync(obj: SyncState, *, already_in_aws: bool = False) -> None:
+    """Converge `obj` onto AWS once the transaction commits (its model names the task).
+
+    `already_in_aws`: the change was read from AWS (a drift accepted from there), so there is
+    nothing to send; the row is recorded synced instead.
+    """
+    if already_in_aws:
+        obj.refresh_from_db(fields=["desired_version"])
+        settle_as_is(type(obj)._default_manager.filter(pk=obj.pk))
+        return
+    enqueue_on_commit(type(obj).sync_task, obj.pk)
+
+
+def schedule_syncs(model: type[SyncState], pks: list[int]) -> None:
+    for pk in pks:
+        enqueue_on_commit(model.sync_task, pk)
 
 
 # After one failed send, the sends that follow (say, every key of a tier switch) go straight to
@@ -261,3 +323,28 @@ def stale_pending(model: type[Synced]) -> list[int]:
         .filter(models.Q(sync_attempted_at__lt=cutoff) | models.Q(sync_attempted_at__isnull=True))
         .values_list("pk", flat=True)[:1000]
     )
+
+
+def synced_models() -> list[type[SyncState]]:
+    """Every concrete model that converges onto AWS."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, SyncState) and not model._meta.abstract
+    ]
+
+
+@shared_task
+def sweep_pending() -> dict[str, int]:
+    """Send again the sync of every change still pending after a while.
+
+    Covers a broker that was down when the change committed, and a worker that died holding
+    the message; duplicates are harmless because a sync reads the current desired state.
+    """
+    sent: dict[str, int] = {}
+    for model in synced_models():
+        pks = stale_pending(model)
+        for pk in pks:
+            send_task(model.sync_task, pk)
+        sent[model._meta.label_lower] = len(pks)
+    return sent

@@ -12,7 +12,14 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("TOLLGATE_VAR_DIR", tempfile.mkdtemp(prefix="tollgate-test-"))
 
 from portal.settings import *  # noqa: E402,F403
-from portal.settings import CACHES, CELERY_BROKER_URL, DATABASES, STATIC_ROOT, TOLLGATE  # noqa: E402
+from portal.settings import (  # noqa: E402
+    CACHES,
+    CELERY_BROKER_URL,
+    DATABASES,
+    INSTALLED_APPS,
+    STATIC_ROOT,
+    TOLLGATE,
+)
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -38,6 +45,8 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{RUN_ID}"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_URL = "memory://"
 CELERY_BEAT_SCHEDULE = {}
+if "demo" not in INSTALLED_APPS:  # the demo's commands are tested too
+    INSTALLED_APPS = [*INSTALLED_APPS, "demo"]
 # Retries back off from 0.1 s instead of 2 s, so fault-injection tests finish quickly.
 TOLLGATE["SYNC_BACKOFF_BASE_SECONDS"] = 0.1
 

@@ -27,13 +27,8 @@ from portal.aws.limiter import (
     get_limiter,
     set_limiter,
 )
-from portal.sync import (
-    BUDGET_WAITS_HEADER,
-    MAX_TRANSIENT_RETRIES,
-    SyncStatus,
-    TransientSyncError,
-    run_sync_task,
-)
+from portal.errors import TransientSyncError
+from portal.sync import BUDGET_WAITS_HEADER, MAX_TRANSIENT_RETRIES, SyncStatus, run_sync_task
 
 # Redis runs here and in CI; db 15 is this file's own.
 REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -8,6 +8,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
+from portal.rest.serializers import ProblemSerializer
+
 API_DESCRIPTION = """
 Tollgate's own REST API: the same tiers, customers, keys, usage and sync health as the pages,
 through the same service functions — so the web UI, the API and the CLI never disagree.
@@ -31,7 +33,7 @@ nothing (403); a customer sees only its own organisation — another organisatio
 API Gateway generates a key's secret when the key reaches it, after `POST /api/v1/keys` has
 answered (201, `secret: null`, sync status `pending`). Tollgate never stores the secret. Poll the
 key until `secret_state` is `ready`, then `POST /api/v1/keys/{id}/reveal`: the key's creator gets
-the secret exactly once (409 before it is issued, 410 afterwards).
+the secret exactly once (403 to anyone else, 409 before it is issued, 410 afterwards).
 
 ## Lists, caching, errors
 
@@ -40,7 +42,8 @@ the secret exactly once (409 before it is issued, 410 afterwards).
 * Reads carry an `ETag`; send it back in `If-None-Match` to get `304 Not Modified`.
 * Every error has one shape:
   `{"type": "validation_error", "title": "Invalid input", "detail": "…", "errors": {"name": ["…"]}}`
-  — for 400, 401, 403, 404, 409, 410, 429 and 500.
+  — for 400, 401, 403, 404, 409, 410, 429, 500 and 503. A service's refusal keeps its own
+  status and `type` (e.g. `conflict` 409, `gone` 410, `refused` 400).
 """
 
 ERRORS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -101,8 +104,6 @@ class TollgateAutoSchema(AutoSchema):
     def _get_response_bodies(
         self, direction: Literal["request", "response"] = "response"
     ) -> dict[str, Any]:
-        from portal.api.serializers import ProblemSerializer
-
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code, (description, example) in ERRORS.items():
             if code in responses:

@@ -1,35 +1,62 @@
-"""/api/: version 1 of the REST API, its OpenAPI schema and its docs (served locally)."""
+"""/api/: version 1 of the REST API, its OpenAPI schema and its docs (served locally).
+
+Every domain keeps its endpoints in its own `api` module; this router puts them under /api/v1/
+(the names are `v1:<basename>-<action>`)."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from keys.api import views as keys
+from plans.api import views as plans
 from portal.api import views
-from portal.api.errors import not_found
 from portal.api.schema import API_DESCRIPTION
+from portal.reconcile import api as reconcile
+from portal.rest.errors import not_found
+from portal.rest.viewsets import UUID_RE
+from portal.usage import api as usage
 
 router = SimpleRouter(trailing_slash=False)
-router.register("stages", views.StageViewSet, basename="stage")
-router.register("tiers", views.TierViewSet, basename="tier")
+router.register("stages", plans.StageViewSet, basename="stage")
+router.register("tiers", plans.TierViewSet, basename="tier")
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("memberships", views.MembershipViewSet, basename="membership")
-router.register("subscriptions", views.SubscriptionViewSet, basename="subscription")
-router.register("keys", views.KeyViewSet, basename="key")
-router.register("usage/days", views.UsageDayViewSet, basename="usage-day")
-router.register("usage/summary", views.UsageSummaryViewSet, basename="usage-summary")
-router.register("sync/drift/tiers", views.TierDriftViewSet, basename="drift-tier")
-router.register("sync/drift/keys", views.KeyDriftViewSet, basename="drift-key")
+router.register("subscriptions", plans.SubscriptionViewSet, basename="subscription")
+router.register("keys", keys.KeyViewSet, basename="key")
+router.register("key-imports", keys.KeyImportViewSet, basename="key-import")
+router.register("usage/days", usage.UsageDayViewSet, basename="usage-day")
+router.register("usage/summary", usage.UsageSummaryViewSet, basename="usage-summary")
+router.register("sync/drift/tiers", reconcile.TierDriftViewSet, basename="drift-tier")
+router.register("sync/drift/keys", reconcile.KeyDriftViewSet, basename="drift-key")
 
 v1 = [
     path("me", views.MeView.as_view(), name="me"),
     path(
         "subscription/switch",
-        views.SubscriptionSwitchView.as_view(),
+        plans.SubscriptionSwitchView.as_view(),
         name="subscription-switch",
     ),
-    path("metrics", views.MetricsView.as_view(), name="metrics"),
-    path("sync/status", views.SyncStatusView.as_view(), name="sync-status"),
-    path("sync/drift", views.DriftSummaryView.as_view(), name="sync-drift"),
+    # Extra quota is usage's (above keys in the layers), so it is its own route, not a KeyViewSet
+    # action; the path reads as one.
+    re_path(
+        rf"^keys/(?P<id>{UUID_RE})/extra-quota$",
+        usage.ExtraQuotaView.as_view(),
+        name="key-extra-quota",
+    ),
+    path("metrics", usage.MetricsView.as_view(), name="metrics"),
+    path("sync/status", reconcile.SyncStatusView.as_view(), name="sync-status"),
+    path("sync/reconcile", reconcile.ReconcileView.as_view(), name="sync-reconcile"),
+    path("sync/drift", reconcile.DriftSummaryView.as_view(), name="sync-drift"),
+    path(
+        "sync/foreign-usage-plans",
+        reconcile.ForeignUsagePlanListView.as_view(),
+        name="foreign-usage-plan-list",
+    ),
+    re_path(
+        rf"^sync/foreign-usage-plans/(?P<aws_id>{reconcile.AWS_ID_RE})/adopt$",
+        reconcile.AdoptUsagePlanView.as_view(),
+        name="foreign-usage-plan-adopt",
+    ),
     *router.urls,
 ]
 

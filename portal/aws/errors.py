@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 
 # Retrying these later can succeed without anyone changing anything.
 TRANSIENT_CODES = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from portal.aws.clients import apigateway
 from portal.aws.errors import aws_errors
-from portal.sync import PermanentSyncError
+from portal.errors import PermanentSyncError
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from portal.sync import TransientSyncError
+from portal.errors import TransientSyncError
 
 ALL: Final = "all"
 KEY_PREFIX: Final = "tollgate:limiter:"

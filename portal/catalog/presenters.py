@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from plans.models import ApiStage, Plan
+from portal.wording import throttle_in_words
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 KEY_PLACEHOLDER = "YOUR_API_KEY"
@@ -55,13 +56,11 @@ class TierLimit:
     def throttle(self) -> str:
         if self.rate is None:
             return "no rate limit"
-        return f"{self.rate.normalize():f} req/s, burst {self.burst}"
+        return throttle_in_words(self.rate, self.burst)
 
 
 def quota_words(plan: Plan) -> str:
-    if plan.quota_limit is None:
-        return "no quota"
-    return f"{plan.quota_limit:,} {plan.get_quota_period_display()}"
+    return plan.quota_words
 
 
 def tier_limits(
@@ -108,7 +107,7 @@ def tier_limits(
 def method_limit_words(plan: Plan) -> list[str]:
     """A tier's per-method limits for the pricing table, e.g. "GET /forecast: 5 req/s, burst 10"."""
     return [
-        f"{t.http_method} {t.resource_path}: {t.rate.normalize():f} req/s, burst {t.burst}"
+        f"{t.http_method} {t.resource_path}: {t.throttle_words}"
         for t in plan.method_throttles.all()
     ]
 

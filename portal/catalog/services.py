@@ -8,8 +8,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from plans.models import ApiStage
+from plans.services import stage_record_operations
 from portal.aws.exports import export_openapi
 from portal.catalog.models import ApiDocument
+from portal.catalog.presenters import operations
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def refresh_stage_document(stage: ApiStage) -> ApiDocument | None:
     deployment_id = stage.deployment_id
     existing = ApiDocument.objects.filter(stage=stage, deployment_id=deployment_id).first()
     if existing is not None:
+        if stage.operations is None:  # exported before stages recorded their methods
+            record_operations(stage, existing)
         return existing
     exported = export_openapi(stage.rest_api_id, stage.stage_name)
     try:
@@ -74,8 +78,16 @@ def refresh_stage_document(stage: ApiStage) -> ApiDocument | None:
     except IntegrityError:
         # Another worker exported the same deployment a moment ago: theirs is as good.
         return ApiDocument.objects.get(stage=stage, deployment_id=deployment_id)
+    record_operations(stage, document)
     logger.info("exported %s deployment %s (%d bytes)", stage, deployment_id, exported.raw_size)
     return document
+
+
+def record_operations(stage: ApiStage, document: ApiDocument) -> None:
+    """Tell the stage which methods its API has, for the tiers' per-method limits."""
+    stage_record_operations(
+        stage=stage, operations=(f"{op.method} {op.path}" for op in operations(document.document))
+    )
 
 
 def current_document(stage: ApiStage) -> ApiDocument | None:

@@ -24,6 +24,4 @@ def export_when_published_or_redeployed(sender: Any, instance: ApiStage, **kwarg
     if kwargs.get("raw"):
         return  # fixtures being loaded
     if needs_document(instance):
-        from portal.catalog.tasks import export_stage_document
-
-        enqueue_on_commit(export_stage_document, instance.pk)
+        enqueue_on_commit("portal.catalog.tasks.export_stage_document", instance.pk)

@@ -1,12 +1,12 @@
 import logging
-import random
 
 from celery import shared_task
 from celery.app.task import Task
 
 from plans.models import ApiStage
 from portal.catalog.services import refresh_stage_document, stages_to_document
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
+from portal.sync import retry_countdown
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ def export_stage_document(self: Task, stage_id: int) -> str:
     try:
         document = refresh_stage_document(stage)
     except TransientSyncError as exc:
-        # AWS throttled or failed: back off (full jitter); the beat run covers what still fails.
-        countdown = random.uniform(0, 2 ** (self.request.retries + 1))
+        # AWS throttled or failed: back off (portal.sync's policy); the beat run covers the rest.
+        countdown = retry_countdown(exc, self.request.retries, 0)
         raise self.retry(exc=exc, countdown=countdown) from exc
     except PermanentSyncError as exc:
         logger.warning("could not export the OpenAPI document of %s: %s", stage, exc)

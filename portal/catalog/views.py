@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from keys.models import ApiKey
-from plans.models import ApiStage, Plan
-from plans.services import active_subscription
+from plans.models import ApiStage
+from plans.selectors import active_subscription, tiers_offered
 from portal.catalog.presenters import (
     KEY_PLACEHOLDER,
     invoke_url,
@@ -50,7 +50,7 @@ def _published_stages() -> list[ApiStage]:
 def pricing(request: HttpRequest) -> HttpResponse:
     stage_filter = ApiStage.objects.filter(_offered_stages())
     plans = list(
-        Plan.objects.live().prefetch_related(
+        tiers_offered().prefetch_related(
             Prefetch("stages", queryset=stage_filter), "method_throttles"
         )
     )
@@ -83,7 +83,7 @@ def api_list(request: HttpRequest) -> HttpResponse:
                 "stage": stage,
                 "document": document,
                 "url": invoke_url(stage, document.document if document else None),
-                "tiers": list(stage.plans.live()),
+                "tiers": list(stage.plans.listed()),
             }
         )
     return render(request, "catalog/apis.html", {"entries": entries})
@@ -94,7 +94,7 @@ def reference(request: HttpRequest, stage_id: int) -> HttpResponse:
     if stage is None:
         raise Http404("No such API")
     document = current_document(stage)
-    plans = list(stage.plans.live().prefetch_related("method_throttles"))
+    plans = list(stage.plans.listed().prefetch_related("method_throttles"))
     customer = _customer(request)
     subscription = active_subscription(customer) if customer else None
     keys = (

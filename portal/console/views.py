@@ -8,9 +8,10 @@ from keys.models import ApiKey
 from keys.services import key_retry_sync
 from plans.models import Plan, Subscription, SubscriptionStatus
 from plans.services import plan_retry_sync
-from portal.accounts.access import admin_required, client_ip, staff_required
+from portal.access import admin_required, staff_required
 from portal.customers.models import Customer
-from portal.http import HtmxHttpRequest
+from portal.http import HtmxHttpRequest, client_ip
+from portal.reconcile.selectors import status_counts, unsettled_keys, unsettled_tiers
 from portal.sync import SyncState, SyncStatus
 
 SYNCED_KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
@@ -18,33 +19,22 @@ SYNCED_KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect("account_login")
+        return redirect("catalog:pricing")  # a visitor sees what is on offer, and signs up there
     if request.user.is_tollgate_staff:
         return redirect("console:overview")
     return redirect("app:keys")
 
 
-def _status_counts(model: type[SyncState]) -> dict[str, int]:
-    rows = model._default_manager.values("sync_status").annotate(n=Count("pk"))
-    counts = dict.fromkeys(SyncStatus.values, 0)
-    counts.update({row["sync_status"]: row["n"] for row in rows})
-    return counts
-
-
 @staff_required
 def overview(request: HttpRequest) -> HttpResponse:
-    attention_keys = (
-        ApiKey.objects.filter(sync_status__in=[SyncStatus.FAILED, SyncStatus.PENDING])
-        .select_related("customer")
-        .order_by("sync_status", "-sync_requested_at")[:50]
-    )
-    attention_plans = Plan.objects.filter(sync_status__in=[SyncStatus.FAILED, SyncStatus.PENDING])
+    attention_keys = unsettled_keys()[:50]
+    attention_plans = unsettled_tiers()
     return render(
         request,
         "admin_console/overview.html",
         {
-            "tier_counts": _status_counts(Plan),
-            "key_counts": _status_counts(ApiKey),
+            "tier_counts": status_counts(Plan),
+            "key_counts": status_counts(ApiKey),
             "customer_total": Customer.objects.count(),
             "attention_keys": attention_keys,
             "attention_plans": attention_plans,
@@ -70,9 +60,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     ).prefetch_related(
         Prefetch(
             "subscriptions",
-            queryset=Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).select_related(
-                "plan"
-            ),
+            queryset=Subscription.objects.active().select_related("plan"),
             to_attr="active_subscriptions",
         )
     )

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from portal.accounts.models import User
 from portal.customers.services import customer_onboard
+from portal.http import client_ip
 
 
 class OrganisationSignupForm(SignupForm):
@@ -35,8 +36,7 @@ class OrganisationSignupForm(SignupForm):
 
     def save(self, request: HttpRequest) -> Any:
         user: User = super().save(request)
-        forwarded = request.META.get("REMOTE_ADDR")
         customer_onboard(
-            owner=user, organisation_name=self.cleaned_data["organisation"], ip=forwarded
+            owner=user, organisation_name=self.cleaned_data["organisation"], ip=client_ip(request)
         )
         return user

@@ -5,6 +5,8 @@ from django.db import models
 class Customer(models.Model):
     """An organisation that buys access to the API; its people join through memberships."""
 
+    customer_path = "pk"  # portal.access.restrict: an organisation is its own
+
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=110, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

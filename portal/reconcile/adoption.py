@@ -11,21 +11,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django.utils.text import slugify
 
-from keys.models import ApiKey
-from keys.services import keys_resync_for_customer
-from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
-from plans.services import stages_discover
-from plans.tasks import sync_plan
-from portal.audit.services import audit
+from keys.services import KeyInAws, keys_resync_for_customer, keys_take_over
+from plans.models import ApiStage, Plan
+from plans.selectors import active_subscription
+from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.customers.models import Customer
-from portal.customers.services import unique_customer_slug
-from portal.reconcile.services import accepted_method_throttles, plan_state_json
-from portal.sync import enqueue_on_commit
+from portal.customers.services import customer_create
+from portal.reconcile.drift import accepted_method_throttles
+from portal.reconcile.services import plan_state_json
 
 
 @dataclass(frozen=True)
@@ -56,16 +52,6 @@ def _stages_for(state: aws.UsagePlanSpec) -> list[ApiStage]:
     return [known[ref.patch_value] for ref in state.stages]
 
 
-def _unique_key_name(taken: set[str], wanted: str) -> str:
-    base = (wanted or "imported key").strip()[:58]
-    name, n = base, 1
-    while name.lower() in taken:
-        n += 1
-        name = f"{base} ({n})"
-    taken.add(name.lower())
-    return name
-
-
 def adopt_usage_plan(
     *,
     actor: Any,
@@ -75,11 +61,21 @@ def adopt_usage_plan(
     tier_name: str = "",
     ip: str | None = None,
 ) -> AdoptionResult:
+    """The usage plan becomes an unlisted tier (published later by an admin), its keys the
+    keys of one customer placed on it — each step through its own service."""
     if Plan.objects.filter(aws_id=aws_plan_id).exists():
         raise ValidationError("This usage plan is already a Tollgate tier.")
     if customer is None and not new_customer_name.strip():
         raise ValidationError(
             {"customer": ["Choose a customer for the plan's keys, or name a new one."]}
+        )
+    if customer is not None and active_subscription(customer) is not None:
+        raise ValidationError(
+            {
+                "customer": [
+                    f"{customer.name} is already on a tier; choose a customer without one, or a new customer."
+                ]
+            }
         )
     try:
         current = aws.get_usage_plan(aws_plan_id)
@@ -98,82 +94,66 @@ def adopt_usage_plan(
             raise ValidationError(
                 {"tier_name": [f"A tier named “{name}” exists; choose another name."]}
             )
-        now = timezone.now()
-        plan = Plan(
-            name=name,
-            slug=slugify(name)[:60] or f"imported-{aws_plan_id}",
-            description=state.description[:500],
-            self_serve=False,
-            throttle_rate=state.throttle.rate if state.throttle else None,
-            throttle_burst=state.throttle.burst if state.throttle else None,
-            quota_limit=state.quota.limit if state.quota else None,
-            quota_period=state.quota.period if state.quota else "",
-            quota_offset=state.quota.offset if state.quota else 0,
-            aws_id=aws_plan_id,
-        )
-        while Plan.objects.filter(slug=plan.slug).exists():
-            plan.slug = f"{plan.slug[:50]}-{aws_plan_id}"
+        for stage in stages:
+            if not stage.available:
+                stage_set_available(actor=actor, stage=stage, available=True, ip=ip)
+        # Its per-method throttles come along, or the first push would strip them from AWS.
+        method_throttles = [
+            {
+                "stage": row.stage,
+                "resource_path": row.resource_path,
+                "http_method": row.http_method,
+                "rate": row.rate,
+                "burst": row.burst,
+            }
+            for row in accepted_method_throttles(Plan(), plan_state_json(state), stages) or []
+        ]
         try:
-            plan.full_clean(validate_constraints=False)
+            plan = plan_create(
+                actor=actor,
+                data={
+                    "name": name,
+                    "description": state.description[:500],
+                    "self_serve": False,
+                    "listed": False,
+                    "is_default": False,
+                    "throttle_rate": state.throttle.rate if state.throttle else None,
+                    "throttle_burst": state.throttle.burst if state.throttle else None,
+                    "quota_limit": state.quota.limit if state.quota else None,
+                    "quota_period": state.quota.period if state.quota else "",
+                    "quota_offset": state.quota.offset if state.quota else 0,
+                    "monthly_price": None,
+                },
+                stages=stages,
+                method_throttles=method_throttles,
+                adopt_aws_id=aws_plan_id,
+                ip=ip,
+            )
         except ValidationError as exc:
             raise ValidationError(
                 "The usage plan's limits break Tollgate's rules: " + " ".join(exc.messages)
             ) from exc
-        plan.save()
-        plan.stages.set(stages)
-        # Its per-method throttles come along, or the first push would strip them from AWS.
-        MethodThrottle.objects.bulk_create(
-            accepted_method_throttles(plan, plan_state_json(state), stages) or []
-        )
-        ApiStage.objects.filter(pk__in=[s.pk for s in stages]).update(available=True)
-
         if customer is None:
-            customer = Customer.objects.create(
-                name=new_customer_name.strip()[:100],
-                slug=unique_customer_slug(new_customer_name),
-            )
-        elif Subscription.objects.filter(
-            customer=customer, status=SubscriptionStatus.ACTIVE
-        ).exists():
-            raise ValidationError(
-                {
-                    "customer": [
-                        f"{customer.name} is already on a tier; choose a customer without one, or a new customer."
-                    ]
-                }
-            )
-        Subscription.objects.create(
-            customer=customer,
-            plan=plan,
-            status=SubscriptionStatus.ACTIVE,
-            started_at=now,
-            created_by=actor if getattr(actor, "pk", None) else None,
-        )
-        taken = {
-            n.lower()
-            for n in ApiKey.objects.live().filter(customer=customer).values_list("name", flat=True)
-        }
-        for key_id in sorted(fingerprints):
-            aws_key, digest, prefix = fingerprints[key_id]
-            ApiKey.objects.create(
-                customer=customer,
-                name=_unique_key_name(taken, aws_key.name),
-                aws_id=key_id,
-                imported_aws_name=aws_key.name,
-                secret_sha256=digest,
-                display_prefix=prefix,
-                secret_revealed_at=now,  # its users have it; Tollgate never shows it
-                enabled=aws_key.enabled,
-            )
-        audit(
+            customer = customer_create(actor=actor, name=new_customer_name[:100], ip=ip)
+        subscription_switch(actor=actor, customer=customer, plan=plan, ip=ip, by_staff=True)
+        keys_take_over(
             actor=actor,
-            action="tier.imported",
-            target=plan,
-            after={"usage_plan": aws_plan_id, "customer": customer.name, "keys": len(fingerprints)},
+            found=[
+                KeyInAws(
+                    customer_id=customer.pk,
+                    name=aws_key.name,
+                    aws_id=key_id,
+                    aws_name=aws_key.name,
+                    secret_sha256=digest,
+                    display_prefix=prefix,
+                    enabled=aws_key.enabled,
+                )
+                for key_id, (aws_key, digest, prefix) in sorted(fingerprints.items())
+            ],
+            origin=f"usage plan {aws_plan_id}",
             ip=ip,
         )
-        # One sync each gives the usage plan the tier's name and every key Tollgate's
-        # description; both patch only what differs.
-        enqueue_on_commit(sync_plan, plan.pk)
+        # One sync each gives every key Tollgate's description (the tier's own first sync,
+        # sent by plan_create, gives the usage plan its tag); both patch only what differs.
         keys_resync_for_customer(customer)
     return AdoptionResult(plan=plan, customer=customer, keys_imported=len(fingerprints))

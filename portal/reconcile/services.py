@@ -19,21 +19,25 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from keys.models import ApiKey
 from keys.sync import api_key_spec
-from plans.models import Plan, Subscription, SubscriptionStatus
+from plans.models import Plan, Subscription
 from plans.sync import usage_plan_spec
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.reconcile.models import ReconcileRun
-from portal.sync import SyncState, SyncStatus, bump_desired_version, enqueue_on_commit
+from portal.sync import (
+    SyncState,
+    SyncStatus,
+    bump_desired_version,
+    enqueue_on_commit,
+    schedule_sync,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +113,10 @@ def _confirm(model: type[SyncState], pks: list[int]) -> None:
         ).update(sync_status=SyncStatus.SYNCED, synced_at=timezone.now(), drift=None)
 
 
-def _resync(obj: SyncState, task: Any) -> None:
+def _resync(obj: SyncState) -> None:
     with transaction.atomic():
         bump_desired_version(obj)
-        enqueue_on_commit(task, obj.pk)
+        schedule_sync(obj)
 
 
 def plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
@@ -143,10 +147,17 @@ def plan_state_json(state: aws.UsagePlanSpec) -> dict[str, Any]:
     }
 
 
-def reconcile(*, dry_run: bool = False) -> ReconcileReport:
-    from keys.tasks import sync_key
-    from plans.tasks import sync_plan
+RECONCILE_TASK = "portal.reconcile.tasks.reconcile_with_aws"
 
+
+@transaction.atomic
+def reconcile_requested(*, actor: Any, ip: str | None = None) -> None:
+    """A person asks to compare Tollgate with AWS now, instead of waiting for the beat job."""
+    audit(actor=actor, action="reconcile.requested", target=None, about="Tollgate and AWS", ip=ip)
+    enqueue_on_commit(RECONCILE_TASK)
+
+
+def reconcile(*, dry_run: bool = False) -> ReconcileReport:
     run = ReconcileRun.objects.create(dry_run=dry_run)
     report = ReconcileReport()
     # AWS is read before the database: a sync that ran meanwhile would look like drift, so
@@ -166,8 +177,8 @@ def reconcile(*, dry_run: bool = False) -> ReconcileReport:
             for key_id in aws.keys_of_usage_plan(plan_id):
                 members[key_id].add(plan_id)
 
-        _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, sync_plan, read_from)
-        _reconcile_keys(report, aws_keys, members, dry_run, sync_key, read_from)
+        _reconcile_tiers(report, aws_plans, ours_in_aws, dry_run, read_from)
+        _reconcile_keys(report, aws_keys, members, dry_run, read_from)
         report.foreign_usage_plans = [
             {"id": pid, "name": p.get("name", ""), "description": p.get("description") or ""}
             for pid, p in sorted(aws_plans.items())
@@ -198,21 +209,20 @@ def _sent_again(
     retired: bool,
     in_aws: bool,
     dry_run: bool,
-    task: Any,
 ) -> bool:
     """Handle what the object's own sync task must finish; True if nothing is left to compare."""
     if retired:
         if in_aws:
             report.resync.append(f"{label}: gone here, still in AWS → delete it")
             if not dry_run:
-                _resync(obj, task)
+                _resync(obj)
         else:
             report.in_sync += 1
         return True
     if obj.sync_status == SyncStatus.FAILED or not getattr(obj, "aws_id", ""):
         report.resync.append(f"{label}: not yet in AWS → sync it")
         if not dry_run:
-            _resync(obj, task)
+            _resync(obj)
         return True
     return False
 
@@ -245,7 +255,6 @@ def _reconcile_tiers(
     aws_plans: dict[str, dict[str, Any]],
     ours_in_aws: dict[str, dict[str, Any]],
     dry_run: bool,
-    sync_plan: Any,
     read_from: datetime.datetime,
 ) -> None:
     confirmed: list[int] = []
@@ -267,7 +276,6 @@ def _reconcile_tiers(
             retired=plan.is_archived,
             in_aws=in_aws,
             dry_run=dry_run,
-            task=sync_plan,
         ):
             continue
         current = aws_plans.get(plan.aws_id)
@@ -310,13 +318,10 @@ def _reconcile_keys(
     aws_keys: dict[str, aws.AwsApiKey],
     members: dict[str, set[str]],
     dry_run: bool,
-    sync_key: Any,
     read_from: datetime.datetime,
 ) -> None:
     plan_of_customer = dict(
-        Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).values_list(
-            "customer_id", "plan__aws_id"
-        )
+        Subscription.objects.active().values_list("customer_id", "plan__aws_id")
     )
     plan_names = dict(Plan.objects.exclude(aws_id="").values_list("aws_id", "name"))
     confirmed: list[int] = []
@@ -339,7 +344,6 @@ def _reconcile_keys(
             retired=key.is_revoked,
             in_aws=in_aws,
             dry_run=dry_run,
-            task=sync_key,
         ):
             continue
         current = aws_keys.get(key.aws_id)
@@ -390,188 +394,3 @@ def _reconcile_keys(
         report.removed.append(f"API key {aws_id}: left over by Tollgate → delete it")
         if not dry_run:
             aws.delete_api_key(aws_id)
-
-
-def latest_run() -> ReconcileRun | None:
-    return ReconcileRun.objects.filter(finished_at__isnull=False, dry_run=False).first()
-
-
-def drifted(model: type[models.Model]) -> models.QuerySet[Any]:
-    return model._default_manager.filter(sync_status=SyncStatus.DRIFTED)
-
-
-# --- settling a drift -----------------------------------------------------------------------
-
-
-def is_deleted_in_aws(obj: SyncState) -> bool:
-    differences = (obj.drift or {}).get("differences", [])
-    return any(d.get("aws") == DELETED_IN_AWS for d in differences)
-
-
-ACCEPTABLE_KEY_FIELDS = {"enabled", "API key"}
-
-
-def can_accept_aws(obj: SyncState) -> bool:
-    """Whether AWS's values can be written back here (a key's AWS name or plan cannot)."""
-    if obj.sync_status != SyncStatus.DRIFTED or not obj.drift:
-        return False
-    if isinstance(obj, ApiKey):
-        return all(d["field"] in ACCEPTABLE_KEY_FIELDS for d in obj.drift.get("differences", []))
-    return True
-
-
-def _locked_drifted(obj: SyncState) -> Any:
-    locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
-    if locked.sync_status != SyncStatus.DRIFTED:
-        raise ValidationError("This object is no longer drifted; reload the page.")
-    return locked
-
-
-def _settled_as_is(obj: SyncState) -> None:
-    type(obj)._default_manager.filter(pk=obj.pk).update(
-        sync_status=SyncStatus.SYNCED,
-        synced_version=models.F("desired_version"),
-        sync_error="",
-        drift=None,
-        synced_at=timezone.now(),
-    )
-
-
-def drift_push_ours(*, actor: Any, obj: SyncState, ip: str | None = None) -> None:
-    """Overwrite AWS with Tollgate's values; recreate what was deleted there."""
-    from keys.services import keys_resync_for_customer
-    from keys.tasks import sync_key
-    from plans.tasks import sync_plan
-
-    with transaction.atomic():
-        obj = _locked_drifted(obj)
-        deleted = is_deleted_in_aws(obj)
-        before = obj.drift
-        if isinstance(obj, ApiKey):
-            if deleted:
-                # A new key with a new secret; its creator may reveal that one once.
-                ApiKey.objects.filter(pk=obj.pk).update(
-                    aws_id="", secret_sha256="", display_prefix="", secret_revealed_at=None
-                )
-            task: Any = sync_key
-        else:
-            assert isinstance(obj, Plan)
-            if deleted:
-                Plan.objects.filter(pk=obj.pk).update(aws_id="")
-                for subscription in Subscription.objects.filter(
-                    plan=obj, status=SubscriptionStatus.ACTIVE
-                ).select_related("customer"):
-                    keys_resync_for_customer(subscription.customer)
-            task = sync_plan
-        type(obj)._default_manager.filter(pk=obj.pk).update(drift=None)
-        bump_desired_version(obj)
-        audit(actor=actor, action="drift.pushed_ours", target=obj, before=before, ip=ip)
-        enqueue_on_commit(task, obj.pk)
-
-
-def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> None:
-    """Write AWS's values into Tollgate, as found by the last reconcile; nothing is sent to AWS."""
-    with transaction.atomic():
-        obj = _locked_drifted(obj)
-        if not can_accept_aws(obj):
-            raise ValidationError(
-                "Only “push ours” can settle a changed AWS name, description or usage plan of a key."
-            )
-        deleted = is_deleted_in_aws(obj)
-        before = obj.drift
-        if isinstance(obj, ApiKey):
-            if deleted:
-                obj.revoked_at = timezone.now()
-                obj.save(update_fields=["revoked_at"])
-            else:
-                obj.enabled = bool((obj.drift or {})["aws"]["enabled"])
-                obj.save(update_fields=["enabled"])
-        else:
-            assert isinstance(obj, Plan)
-            if deleted:
-                on_it = Subscription.objects.filter(
-                    plan=obj, status=SubscriptionStatus.ACTIVE
-                ).count()
-                if on_it or obj.is_default:
-                    raise ValidationError(
-                        "Customers depend on this tier: push ours to recreate it in AWS, "
-                        "or move them to another tier and make another one the default first."
-                    )
-                obj.archived_at = timezone.now()
-                obj.aws_id = ""
-                obj.save(update_fields=["archived_at", "aws_id"])
-            else:
-                _accept_usage_plan(obj, (obj.drift or {})["aws"])
-        _settled_as_is(obj)
-        audit(actor=actor, action="drift.accepted_aws", target=obj, before=before, ip=ip)
-
-
-def _accept_usage_plan(plan: Plan, state: dict[str, Any]) -> None:
-    from plans.models import ApiStage, MethodThrottle
-
-    stages = []
-    for ref in state["stages"]:
-        rest_api_id, _, stage_name = ref.partition(":")
-        stage = ApiStage.objects.filter(rest_api_id=rest_api_id, stage_name=stage_name).first()
-        if stage is None:
-            raise ValidationError(
-                f"AWS covers stage {ref}, which Tollgate has not discovered; refresh the stages first."
-            )
-        stages.append(stage)
-    throttle, quota = state["throttle"], state["quota"]
-    plan.name = state["name"]
-    plan.description = state["description"]
-    plan.throttle_rate = None if throttle is None else Decimal(throttle["rate"])
-    plan.throttle_burst = None if throttle is None else throttle["burst"]
-    plan.quota_limit = None if quota is None else quota["limit"]
-    plan.quota_period = "" if quota is None else quota["period"]
-    plan.quota_offset = 0 if quota is None else quota["offset"]
-    try:
-        plan.full_clean(exclude=["slug"], validate_constraints=False)
-    except ValidationError as exc:
-        raise ValidationError(
-            "AWS's values break Tollgate's rules, so they cannot be accepted: "
-            + " ".join(exc.messages)
-        ) from exc
-    method_throttles = accepted_method_throttles(plan, state, stages)
-    plan.save()
-    plan.stages.set(stages)
-    if method_throttles is not None:
-        plan.method_throttles.all().delete()
-        MethodThrottle.objects.bulk_create(method_throttles)
-
-
-def accepted_method_throttles(
-    plan: Plan, state: dict[str, Any], stages: list[Any]
-) -> list[Any] | None:
-    """AWS's per-method throttles as rows for `plan`; None when the drift predates them."""
-    from plans.models import MethodThrottle
-
-    if state.get("method_throttles") is None:
-        return None
-    by_ref = {f"{s.rest_api_id}:{s.stage_name}": s for s in stages}
-    rows = []
-    for entry in state["method_throttles"]:
-        label = f"{entry['http_method']} {entry['resource_path']} on {entry['stage']}"
-        stage = by_ref.get(entry["stage"])
-        if stage is None:
-            raise ValidationError(
-                f"AWS throttles {label}, a stage the usage plan does not cover; push ours instead."
-            )
-        row = MethodThrottle(
-            plan=plan,
-            stage=stage,
-            resource_path=entry["resource_path"],
-            http_method=entry["http_method"],
-            rate=Decimal(entry["rate"]),
-            burst=entry["burst"],
-        )
-        try:
-            row.full_clean(exclude=["plan"], validate_unique=False, validate_constraints=False)
-        except ValidationError as exc:
-            raise ValidationError(
-                f"AWS's throttle for {label} breaks Tollgate's rules, so it cannot be accepted: "
-                + " ".join(exc.messages)
-            ) from exc
-        rows.append(row)
-    return rows

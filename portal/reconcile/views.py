@@ -6,54 +6,27 @@ from django.views.decorators.http import require_POST
 
 from keys.models import ApiKey
 from plans.models import Plan
-from portal.accounts.access import admin_required, client_ip, staff_required
+from portal.access import admin_required, staff_required
 from portal.customers.models import Customer
+from portal.http import client_ip
 from portal.reconcile.adoption import adopt_usage_plan
-from portal.reconcile.services import (
-    can_accept_aws,
-    drift_accept_aws,
-    drift_push_ours,
-    is_deleted_in_aws,
-    latest_run,
-)
-from portal.reconcile.tasks import reconcile_with_aws
-from portal.sync import SyncState, SyncStatus
+from portal.reconcile.drift import drift_accept_aws, drift_push_ours
+from portal.reconcile.selectors import drift_rows, latest_run, unsettled_keys, unsettled_tiers
+from portal.reconcile.services import reconcile_requested
+from portal.sync import SyncState
 
 KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
 
 
-def _rows(kind: str, objects: list[SyncState]) -> list[dict[str, object]]:
-    return [
-        {
-            "kind": kind,
-            "obj": obj,
-            "differences": (obj.drift or {}).get("differences", []),
-            "detected_at": (obj.drift or {}).get("detected_at"),
-            "can_accept": can_accept_aws(obj),
-            "deleted": is_deleted_in_aws(obj),
-        }
-        for obj in objects
-    ]
-
-
 @staff_required
 def drift_page(request: HttpRequest) -> HttpResponse:
-    drifted = _rows("tier", list(Plan.objects.filter(sync_status=SyncStatus.DRIFTED))) + _rows(
-        "key",
-        list(
-            ApiKey.objects.filter(sync_status=SyncStatus.DRIFTED).select_related("customer")[:200]
-        ),
-    )
-    unsettled = [SyncStatus.PENDING, SyncStatus.FAILED]
     return render(
         request,
         "admin_console/drift.html",
         {
-            "drifted": drifted,
-            "unsettled_tiers": Plan.objects.filter(sync_status__in=unsettled),
-            "unsettled_keys": ApiKey.objects.filter(sync_status__in=unsettled)
-            .select_related("customer")
-            .order_by("sync_status", "-sync_requested_at")[:200],
+            "drifted": drift_rows(),
+            "unsettled_tiers": unsettled_tiers(),
+            "unsettled_keys": unsettled_keys()[:200],
             "run": latest_run(),
         },
     )
@@ -90,7 +63,7 @@ def drift_settle(request: HttpRequest, kind: str, object_id: int, side: str) -> 
 @admin_required
 @require_POST
 def reconcile_now(request: HttpRequest) -> HttpResponse:
-    reconcile_with_aws.delay()
+    reconcile_requested(actor=request.user, ip=client_ip(request))
     messages.info(request, "Comparing Tollgate with API Gateway; reload in a moment.")
     return redirect("console:drift")
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal.accounts.access import client_ip
 from portal.accounts.models import User
 from portal.forms import apply_service_errors
+from portal.http import client_ip
 from portal.tokens.forms import TokenForm
 from portal.tokens.models import PersonalAccessToken
 from portal.tokens.services import token_create, token_revoke

@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from keys.models import ApiKey
-from plans.services import active_subscription
-from portal.accounts.access import admin_required, client_ip, customer_required, staff_required
+from plans.selectors import active_subscription
+from portal.access import admin_required, customer_required, staff_required
 from portal.customers.models import Customer
+from portal.http import client_ip
 from portal.usage.periods import resets_at
 from portal.usage.selectors import SERIES_DAYS, customer_usage, usage_rows_for_csv
 from portal.usage.services import ExtraQuotaRefused, grant_extra_quota

@@ -25,7 +25,7 @@ from django.utils import timezone
 from plans.models import ApiStage
 from portal.aws import metrics as aws_metrics
 from portal.aws.metrics import ApiMetrics, StageDims
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 from portal.usage.models import UsageDay
 from portal.usage.periods import period_bounds
 

@@ -4,6 +4,8 @@ from django.db import models
 class UsageDay(models.Model):
     """Requests one key made on one UTC day, as API Gateway metered them (GetUsage)."""
 
+    customer_path = "key__customer"  # portal.access.restrict
+
     key = models.ForeignKey("keys.ApiKey", on_delete=models.CASCADE, related_name="usage_days")
     plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
     date = models.DateField()

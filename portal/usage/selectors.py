@@ -1,13 +1,14 @@
 """What a customer's keys used: per key this quota period, a forecast, and the last 30 days.
 
 Read from UsageDay rows only (never AWS), in a constant number of queries (three) whatever the
-number of keys and days.
+number of keys, days — and customers: `usage_summaries` reads a page of customers at once.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from keys.models import ApiKey
-from plans.models import Plan, Subscription, SubscriptionStatus
+from plans.models import Plan, Subscription
 from portal.customers.models import Customer
 from portal.usage.models import UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds, resets_at
@@ -121,40 +122,94 @@ def customer_usage(
     *,
     now: datetime.datetime | None = None,
 ) -> CustomerUsage:
+    return usage_summaries([customer], today, now=now)[0]
+
+
+def usage_summaries(
+    customers: Sequence[Customer],
+    today: datetime.date | None = None,
+    *,
+    now: datetime.datetime | None = None,
+) -> list[CustomerUsage]:
+    """`customer_usage` of each customer, in the same three queries however many there are (the
+    usage page asks for one; the REST API's usage summary for a page of them)."""
     now = now or timezone.now()
     today = today or now.astimezone(datetime.UTC).date()
     if today != now.astimezone(datetime.UTC).date():
         # Asked about another day: take it as over (past) so that day counts in full.
         now = datetime.datetime.combine(today + ONE_DAY, datetime.time(), tzinfo=datetime.UTC)
+    if not customers:
+        return []
+    ids = [customer.pk for customer in customers]
 
-    subscription = (
-        Subscription.objects.select_related("plan")
-        .filter(customer=customer, status=SubscriptionStatus.ACTIVE)
-        .first()
-    )  # query 1
-    plan = subscription.plan if subscription else None
-    quota = plan.quota_limit if plan else None
-    if plan is not None and quota is not None and plan.quota_period:
-        period_start, period_end = period_bounds(plan.quota_period, today)
-        reset: datetime.datetime | None = resets_at(plan.quota_period, today)
-    else:  # no quota: show the calendar month's use
-        period_start, period_end = period_bounds("MONTH", today)
-        reset = None
-
+    plans: dict[int, Plan] = {
+        subscription.customer_id: subscription.plan
+        for subscription in Subscription.objects.active()
+        .select_related("plan")
+        .filter(customer_id__in=ids)
+    }  # query 1
     series_start = today - datetime.timedelta(days=SERIES_DAYS - 1)
-    since = min(series_start, period_start)
+    windows = {pk: _window(plans.get(pk), today) for pk in ids}
+    since = {pk: min(series_start, window[0]) for pk, window in windows.items()}
+    earliest = min(since.values())
 
-    used_since = UsageDay.objects.filter(key=OuterRef("pk"), date__gte=since, used__gt=0)
-    keys = list(
-        ApiKey.objects.filter(customer=customer)
+    used_since = UsageDay.objects.filter(key=OuterRef("pk"), date__gte=earliest, used__gt=0)
+    keys: dict[int, list[ApiKey]] = defaultdict(list)
+    for key in (
+        ApiKey.objects.filter(customer_id__in=ids)
         .filter(Q(revoked_at__isnull=True) | Exists(used_since))
         .order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-pk")
-    )  # query 2
-    rows = list(
-        UsageDay.objects.filter(key__customer=customer, date__gte=since, date__lte=today)
-        .values_list("key_id", "plan_id", "date", "used", "remaining")
+    ):  # query 2
+        keys[key.customer_id].append(key)
+    rows: dict[int, list[tuple[int, int, datetime.date, int, int]]] = defaultdict(list)
+    for customer_id, key_id, plan_id, day, used, remaining in (
+        UsageDay.objects.filter(key__customer_id__in=ids, date__gte=earliest, date__lte=today)
+        .values_list("key__customer_id", "key_id", "plan_id", "date", "used", "remaining")
         .order_by()
-    )  # query 3
+    ):  # query 3
+        if day >= since[customer_id]:
+            rows[customer_id].append((key_id, plan_id, day, used, remaining))
+
+    return [
+        _customer_usage(
+            customer,
+            plans.get(customer.pk),
+            keys[customer.pk],
+            rows[customer.pk],
+            today=today,
+            now=now,
+            window=windows[customer.pk],
+        )
+        for customer in customers
+    ]
+
+
+def _window(
+    plan: Plan | None, today: datetime.date
+) -> tuple[datetime.date, datetime.date, datetime.datetime | None]:
+    """The current quota period (start, end) and when it resets; a tier without a quota: the
+    calendar month, and no reset."""
+    if plan is not None and plan.quota_limit is not None and plan.quota_period:
+        period_start, period_end = period_bounds(plan.quota_period, today)
+        return period_start, period_end, resets_at(plan.quota_period, today)
+    period_start, period_end = period_bounds("MONTH", today)
+    return period_start, period_end, None
+
+
+def _customer_usage(
+    customer: Customer,
+    plan: Plan | None,
+    keys: list[ApiKey],
+    rows: list[tuple[int, int, datetime.date, int, int]],
+    *,
+    today: datetime.date,
+    now: datetime.datetime,
+    window: tuple[datetime.date, datetime.date, datetime.datetime | None],
+) -> CustomerUsage:
+    """One customer's figures from rows already read: no query."""
+    quota = plan.quota_limit if plan else None
+    period_start, period_end, reset = window
+    series_start = today - datetime.timedelta(days=SERIES_DAYS - 1)
 
     daily: dict[int, dict[datetime.date, int]] = defaultdict(dict)
     today_remaining: dict[int, int] = {}

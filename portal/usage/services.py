@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DateField, F, Sum, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from keys.models import ApiKey
-from plans.models import Plan, Subscription, SubscriptionStatus
+from plans.models import Plan, QuotaPeriod, Subscription, SubscriptionStatus
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
-from portal.customers.models import MembershipRole
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.customers.models import Membership, MembershipRole
+from portal.errors import PermanentSyncError, TransientSyncError
+from portal.sync import object_lock
 from portal.usage.models import QuotaAlert, UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds
 
@@ -106,66 +108,113 @@ def collect_usage(
 # --- quota alerts -----------------------------------------------------------------------------
 
 
-def send_quota_alerts(*, today: datetime.date | None = None) -> int:
-    """Email each customer's owners when a key crosses 80% and 100% of its quota, once a period."""
-    today = today or timezone.now().date()
-    sent = 0
-    subscriptions = Subscription.objects.filter(
-        status=SubscriptionStatus.ACTIVE, plan__quota_limit__isnull=False
-    ).select_related("plan", "customer")
-    for subscription in subscriptions:
-        plan = subscription.plan
-        assert plan.quota_limit is not None
-        period_start, _ = period_bounds(plan.quota_period, today)
-        totals = (
+@dataclass(frozen=True)
+class _Crossing:
+    key_id: int
+    period_start: datetime.date
+    used: int
+    quota: int
+    thresholds: tuple[int, ...]  # crossed and not yet recorded, lowest first
+
+
+def _crossings(today: datetime.date) -> list[_Crossing]:
+    """Keys whose use this period, on their customer's current tier, passed a threshold.
+
+    One aggregate query per quota period (at most three), whatever the number of customers.
+    """
+    lowest = min(ALERT_THRESHOLDS)
+    found: list[tuple[int, datetime.date, int, int]] = []
+    for period in QuotaPeriod.values:
+        period_start, _ = period_bounds(period, today)
+        found += (
             UsageDay.objects.filter(
-                key__customer=subscription.customer, plan=plan, date__gte=period_start
+                plan__quota_period=period,
+                plan__quota_limit__isnull=False,
+                date__gte=period_start,
+                key__customer__subscriptions__status=SubscriptionStatus.ACTIVE,
+                key__customer__subscriptions__plan=F("plan"),
             )
-            .values("key")
-            .annotate(used=Sum("used"))
+            .values("key", "plan__quota_limit")
+            .annotate(total=Sum("used"))
+            # A superset (integer division); the exact test is below.
+            .filter(total__gte=F("plan__quota_limit") * lowest / 100)
+            .values_list(
+                "key", Value(period_start, output_field=DateField()), "total", "plan__quota_limit"
+            )
         )
-        for row in totals:
-            for threshold in ALERT_THRESHOLDS:
-                if row["used"] * 100 >= threshold * plan.quota_limit:
-                    sent += _alert_once(
-                        key_id=row["key"],
-                        period_start=period_start,
-                        threshold=threshold,
-                        used=row["used"],
-                        quota=plan.quota_limit,
-                    )
-    return sent
+    recorded = set(
+        QuotaAlert.objects.filter(
+            key_id__in={key for key, *_ in found},
+            period_start__in={start for _, start, *_ in found},
+        ).values_list("key_id", "period_start", "threshold")
+    )
+    crossings = []
+    for key_id, period_start, used, quota in found:
+        new = tuple(
+            t
+            for t in ALERT_THRESHOLDS
+            if used * 100 >= t * quota and (key_id, period_start, t) not in recorded
+        )
+        if new:
+            crossings.append(_Crossing(key_id, period_start, used, quota, new))
+    return crossings
 
 
-def _alert_once(
-    *, key_id: int, period_start: datetime.date, threshold: int, used: int, quota: int
-) -> int:
-    with transaction.atomic():
-        alert, created = QuotaAlert.objects.get_or_create(
-            key_id=key_id,
-            period_start=period_start,
-            threshold=threshold,
-            defaults={"used": used, "quota": quota},
-        )
-        if not created:
+def send_quota_alerts(*, today: datetime.date | None = None) -> int:
+    """Email each customer's owners when a key crosses 80% and 100% of its quota, once a period.
+
+    A key found past both at once gets the 100% email only (the 80% one is recorded, so it
+    never arrives late). Query count does not grow with customers or alerts: the crossings,
+    the alerts already sent, the keys and the owners are each read in one query, the new
+    alerts written in one INSERT. One run at a time (a shared lock), so none is sent twice.
+    """
+    today = today or timezone.now().date()
+    with object_lock("quota-alerts", ttl_seconds=600) as acquired:
+        if not acquired:
             return 0
-        key = ApiKey.objects.select_related("customer").get(pk=key_id)
-        owners = list(
-            key.customer.memberships.filter(role=MembershipRole.OWNER).values_list(
-                "user__email", flat=True
+        crossings = _crossings(today)
+        if not crossings:
+            return 0
+        keys = ApiKey.objects.select_related("customer").in_bulk([c.key_id for c in crossings])
+        owners: dict[int, list[str]] = defaultdict(list)
+        for customer_id, email in Membership.objects.filter(
+            customer_id__in={key.customer_id for key in keys.values()},
+            role=MembershipRole.OWNER,
+        ).values_list("customer_id", "user__email"):
+            owners[customer_id].append(email)
+        alerts = [
+            QuotaAlert(
+                key_id=c.key_id,
+                period_start=c.period_start,
+                threshold=threshold,
+                used=c.used,
+                quota=c.quota,
             )
-        )
-        if owners:
-            context = {"key": key, "alert": alert, "customer": key.customer}
-            transaction.on_commit(
-                lambda: send_mail(
-                    subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
-                    message=render_to_string("emails/quota_alert.txt", context),
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    recipient_list=owners,
-                )
+            for c in crossings
+            for threshold in c.thresholds
+        ]
+        emails = [
+            EmailMessage(
+                subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
+                body=render_to_string(
+                    "emails/quota_alert.txt",
+                    {
+                        "key": key,
+                        "customer": key.customer,
+                        "alert": {"used": c.used, "quota": c.quota, "threshold": threshold},
+                    },
+                ),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=owners[key.customer_id],
             )
-        return 1
+            for c in crossings
+            if owners[(key := keys[c.key_id]).customer_id]
+            for threshold in c.thresholds[-1:]  # the highest one crossed
+        ]
+        with transaction.atomic():
+            QuotaAlert.objects.bulk_create(alerts, batch_size=1000)
+            transaction.on_commit(lambda: get_connection().send_messages(emails))
+        return len(crossings)
 
 
 # --- extra quota --------------------------------------------------------------------------------
@@ -183,9 +232,7 @@ def grant_extra_quota(*, actor: object, key: ApiKey, extra: int, ip: str | None 
     if extra < 1 or extra > 2_147_483_647:
         raise ExtraQuotaRefused("Grant between 1 and 2,147,483,647 extra requests.")
     subscription = (
-        Subscription.objects.filter(customer=key.customer, status=SubscriptionStatus.ACTIVE)
-        .select_related("plan")
-        .first()
+        Subscription.objects.active().filter(customer=key.customer).select_related("plan").first()
     )
     if subscription is None or subscription.plan.quota_limit is None:
         raise ExtraQuotaRefused("This key's tier has no quota, so there is nothing to extend.")

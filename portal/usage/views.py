@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from portal.accounts.access import staff_required
+from portal.access import staff_required
 from portal.usage import metrics as selectors
 
 

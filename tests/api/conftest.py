@@ -62,6 +62,17 @@ def generous_rate(settings: Any) -> None:
 
 
 @pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
+    """The tasks sent once a transaction commits (portal.sync.enqueue_on_commit), by name and
+    arguments; run them with django_capture_on_commit_callbacks(execute=True)."""
+    from portal import sync
+
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr(sync, "send_task", lambda name, *args: sent.append((name, args)))
+    return sent
+
+
+@pytest.fixture
 def acme_key(alice: User, acme: Customer) -> ApiKey:
     return key_create(actor=alice, customer=acme, name="production")
 

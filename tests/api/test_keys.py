@@ -185,3 +185,33 @@ def test_reveal_after_the_window_is_gone(
 
     assert response.status_code == 410
     assert "within 0 hours" in response.json()["detail"]
+
+
+def test_someone_else_learns_nothing_of_a_shown_secret(
+    admin: User, alice: User, acme_key: ApiKey, aws_secret: Any
+) -> None:
+    """keys.selectors.secret_state checks “not yours” first: 403, not 410, for anyone but the
+    creator — the page, the API and the service share that one rule."""
+    issued(acme_key)
+    assert api_as(alice).post(f"/api/v1/keys/{acme_key.public_id}/reveal").status_code == 200
+
+    response = api_as(admin).post(f"/api/v1/keys/{acme_key.public_id}/reveal")
+
+    assert response.status_code == 403
+    assert response.json()["type"] == "permission_denied"
+    assert api_as(admin).get(f"/api/v1/keys/{acme_key.public_id}").json()["secret_state"] == (
+        "not_yours"
+    )
+    assert aws_secret == ["k123"]  # only alice's reveal asked AWS
+
+
+def test_a_revoked_key_s_secret_is_gone(alice: User, acme_key: ApiKey, aws_secret: Any) -> None:
+    issued(acme_key)
+    client = api_as(alice)
+    client.post(f"/api/v1/keys/{acme_key.public_id}/revoke")
+
+    response = client.post(f"/api/v1/keys/{acme_key.public_id}/reveal")
+
+    assert (response.status_code, response.json()["type"]) == (410, "gone")
+    assert response.json()["detail"] == "This key has been revoked."
+    assert aws_secret == []

@@ -144,12 +144,12 @@ def test_too_many_requests_is_a_429_problem(alice: User, settings: Any) -> None:
 
 
 def test_an_unexpected_error_is_a_500_problem(admin: User, monkeypatch: Any) -> None:
-    from portal.api import views
+    from portal.reconcile import selectors
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "sync_status", broken)
+    monkeypatch.setattr(selectors, "sync_health", broken)
     client = api_as(admin)
     client.client.raise_request_exception = False
 

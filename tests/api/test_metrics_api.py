@@ -189,3 +189,25 @@ def test_customers_may_not_read_it(alice: User, stage: ApiStage) -> None:
 
     assert response.status_code == 403
     assert response.json()["detail"] == "Only Tollgate staff can see this."
+
+
+def test_a_botocore_failure_is_a_503_too(
+    ops: User, stage: ApiStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No credentials, no region: portal.aws.metrics speaks of it as a sync error (aws_errors),
+    so nothing above portal.aws ever sees botocore."""
+    from botocore.exceptions import NoCredentialsError
+
+    from portal.aws import metrics as aws_metrics
+
+    class NoCredentials:
+        def get_metric_data(self, **kwargs: object) -> None:
+            raise NoCredentialsError()
+
+    monkeypatch.setattr(aws_metrics, "cloudwatch", lambda region=None: NoCredentials())
+
+    response = api_as(ops).get(URL)
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("CloudWatch did not answer: AWS is not configured")
+    assert response["Retry-After"] == "10"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from keys.models import ApiKey
+from keys.models import ApiKey, KeyImport
 from plans.models import ApiStage, Plan
+from plans.services import plan_create
 from portal.accounts.models import User
 from portal.aws.metrics import StageDims
 from portal.customers.models import Customer
@@ -18,6 +19,7 @@ from portal.tokens.models import TokenScope
 from portal.usage import metrics as usage_metrics
 from portal.usage.metrics import Fetched, Range
 from tests.api.conftest import api_as
+from tests.conftest import ENTERPRISE
 
 PEOPLE = ("anonymous", "alice", "ops", "admin")
 
@@ -38,14 +40,16 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("me", "get", "/api/v1/me", (401, 200, 200, 200)),
     Endpoint("stage list", "get", "/api/v1/stages", (401, 403, 200, 200)),
+    Endpoint("stage refresh", "post", "/api/v1/stages/refresh", (401, 403, 403, 202)),
     Endpoint("stage read", "get", "/api/v1/stages/{stage}", (401, 403, 200, 200)),
     Endpoint(
         "stage offer", "patch", "/api/v1/stages/{stage}", (401, 403, 403, 200), {"available": True}
     ),
     Endpoint("tier list", "get", "/api/v1/tiers", (401, 200, 200, 200)),
-    Endpoint(
-        "tier read (not offered to alice)", "get", "/api/v1/tiers/{tier}", (401, 404, 200, 200)
-    ),
+    # A customer sees every listed tier, approval-required ones included (plans.selectors)…
+    Endpoint("tier read (approval only)", "get", "/api/v1/tiers/{tier}", (401, 200, 200, 200)),
+    # … but not an unlisted one it is not on.
+    Endpoint("tier read (unlisted)", "get", "/api/v1/tiers/{unlisted}", (401, 404, 200, 200)),
     Endpoint(
         "tier create",
         "post",
@@ -91,11 +95,47 @@ ENDPOINTS = [
     Endpoint("key retry sync", "post", "/api/v1/keys/{key}/retry-sync", (401, 404, 403, 202)),
     # Only the key's creator (bob) may see its secret; not even an admin.
     Endpoint("key reveal", "post", "/api/v1/keys/{key}/reveal", (401, 404, 403, 403)),
+    # Globex's key is not in API Gateway: the admin gets past permissions to the refusal.
+    Endpoint(
+        "extra quota",
+        "post",
+        "/api/v1/keys/{key}/extra-quota",
+        (401, 403, 403, 400),
+        {"requests": 100},
+    ),
+    Endpoint("key imports", "get", "/api/v1/key-imports", (401, 403, 200, 200)),
+    Endpoint("key import read", "get", "/api/v1/key-imports/{key_import}", (401, 403, 200, 200)),
+    # A file without a row: refused whole (400), nothing queued.
+    Endpoint(
+        "key import",
+        "post",
+        "/api/v1/key-imports",
+        (401, 403, 403, 400),
+        {"csv": "customer,name,key\n"},
+    ),
+    Endpoint(
+        "key import resume",
+        "post",
+        "/api/v1/key-imports/{key_import}/resume",
+        (401, 403, 403, 202),
+    ),
     Endpoint("usage days", "get", "/api/v1/usage/days", (401, 200, 200, 200)),
     Endpoint("usage summary", "get", "/api/v1/usage/summary", (401, 200, 200, 200)),
     Endpoint("ops metrics", "get", "/api/v1/metrics", (401, 403, 200, 200)),
     Endpoint("sync status", "get", "/api/v1/sync/status", (401, 403, 200, 200)),
+    Endpoint("reconcile now", "post", "/api/v1/sync/reconcile", (401, 403, 403, 202)),
     Endpoint("drift summary", "get", "/api/v1/sync/drift", (401, 403, 200, 200)),
+    Endpoint(
+        "foreign usage plans", "get", "/api/v1/sync/foreign-usage-plans", (401, 403, 200, 200)
+    ),
+    # No customer named: the service refuses before asking AWS anything.
+    Endpoint(
+        "adopt a usage plan",
+        "post",
+        "/api/v1/sync/foreign-usage-plans/abc123/adopt",
+        (401, 403, 403, 400),
+        {},
+    ),
     Endpoint("drifted tiers", "get", "/api/v1/sync/drift/tiers", (401, 403, 200, 200)),
     Endpoint("drifted keys", "get", "/api/v1/sync/drift/keys", (401, 403, 200, 200)),
     # Nothing drifted: the admin gets past permissions to the service's refusal.
@@ -133,9 +173,14 @@ def objects(
     globex: Customer,
     globex_key: ApiKey,
 ) -> dict[str, str]:
+    unlisted = plan_create(
+        actor=None, data={**ENTERPRISE, "name": "Partner", "listed": False}, stages=[stage]
+    )
     return {
         "stage": str(stage.pk),
         "tier": tiers["Enterprise"].slug,
+        "unlisted": unlisted.slug,
+        "key_import": str(KeyImport.objects.create(token="perm0001", file_name="keys.csv").pk),
         "customer": str(globex.pk),
         "membership": str(globex.memberships.get().pk),
         "subscription": str(globex.subscriptions.get().pk),

@@ -86,17 +86,59 @@ def test_archive_refuses_a_tier_with_customers(admin: User, alice: User, tiers: 
     assert ok.json()["archived_at"] is not None
 
 
-def test_a_customer_sees_offered_tiers_and_its_own(
-    admin: User, alice: User, acme: Customer, tiers: Any
+def test_a_customer_sees_the_listed_tiers_and_its_own(
+    admin: User, alice: User, acme: Customer, stage: ApiStage, tiers: Any
 ) -> None:
-    slugs = [t["slug"] for t in api_as(alice).get("/api/v1/tiers").json()["results"]]
-    assert sorted(slugs) == ["free", "premium"]
+    """plans.selectors.tiers_visible_to: what /pricing/ and /app/tier/ show, approval-required
+    tiers included, plus the customer's own tier even when it is not listed."""
+    partner = api_as(admin).post(
+        "/api/v1/tiers",
+        {**GOLD, "name": "Partner", "self_serve": False, "listed": False, "stages": [stage.pk]},
+    )
+    assert (partner.status_code, partner.json()["listed"]) == (201, False)
+    client = api_as(alice)
 
-    api_as(admin).post("/api/v1/subscription/switch", {"tier": "enterprise", "customer": acme.pk})
-    slugs = [t["slug"] for t in api_as(alice).get("/api/v1/tiers").json()["results"]]
+    slugs = [t["slug"] for t in client.get("/api/v1/tiers").json()["results"]]
     assert sorted(slugs) == ["enterprise", "free", "premium"]
-    enterprise = api_as(alice).get("/api/v1/tiers/enterprise").json()
-    assert (enterprise["aws_id"], enterprise["sync"]) == ("", None)
+    enterprise = client.get("/api/v1/tiers/enterprise")
+    assert enterprise.status_code == 200
+    assert (enterprise.json()["aws_id"], enterprise.json()["sync"]) == ("", None)
+    assert client.get("/api/v1/tiers/partner").status_code == 404
+
+    api_as(admin).post("/api/v1/subscription/switch", {"tier": "partner", "customer": acme.pk})
+    slugs = [t["slug"] for t in client.get("/api/v1/tiers").json()["results"]]
+    assert sorted(slugs) == ["enterprise", "free", "partner", "premium"]
+    assert client.get("/api/v1/tiers/partner").json()["listed"] is False
+
+
+def test_listed_defaults_to_true_and_can_be_changed(
+    admin: User, stage: ApiStage, tiers: Any
+) -> None:
+    created = api_as(admin).post("/api/v1/tiers", {**GOLD, "stages": [stage.pk]}).json()
+    assert created["listed"] is True
+
+    response = api_as(admin).patch("/api/v1/tiers/gold", {"listed": False})
+    assert (response.status_code, response.json()["listed"]) == (200, False)
+    assert Plan.objects.get(slug="gold").listed is False
+    refused = api_as(admin).patch("/api/v1/tiers/free", {"listed": False})
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "is_default": ["The default tier must be listed: new customers see the tier they are on."]
+    }
+
+
+def test_a_customer_cannot_switch_to_an_unlisted_tier(
+    admin: User, alice: User, acme: Customer, stage: ApiStage, tiers: Any
+) -> None:
+    api_as(admin).post(
+        "/api/v1/tiers", {**GOLD, "name": "Hidden", "listed": False, "stages": [stage.pk]}
+    )
+
+    response = api_as(alice).post("/api/v1/subscription/switch", {"tier": "hidden"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"tier": ["That tier is not offered."]}
+    assert Subscription.objects.get(customer=acme, status="active").plan.slug == "free"
 
 
 def test_a_customer_switches_to_a_self_serve_tier(alice: User, acme: Customer, tiers: Any) -> None:

@@ -110,6 +110,25 @@ def test_a_slug_that_differs_from_the_name_is_kept(
     assert run("apply", path).strip().endswith("No changes.")
 
 
+def test_listed_is_optional_and_exported_only_when_false(
+    tiers: dict[str, Plan], stage: ApiStage, tmp_path: Path
+) -> None:
+    assert "listed" not in yaml.safe_load(run("export"))["tiers"]["premium"]
+    text = TIERS.replace("    price: 49\n", "    price: 49\n    listed: false\n")
+    path = write(tmp_path, text)
+
+    assert "~ update premium\n    listed: True → False" in run("apply", path)
+    assert Plan.objects.get(slug="premium").listed is False
+    assert yaml.safe_load(run("export"))["tiers"]["premium"]["listed"] is False
+    assert run("apply", path).strip().endswith("No changes.")
+
+    err = StringIO()
+    with pytest.raises(CommandError):
+        bad = write(tmp_path, text.replace("listed: false", "listed: maybe"))
+        call_command("tiers", "apply", bad, stdout=StringIO(), stderr=err)
+    assert "tiers.premium.listed: must be true or false" in err.getvalue()
+
+
 def test_an_invalid_file_names_each_line_and_changes_nothing(
     tiers: dict[str, Plan], tmp_path: Path
 ) -> None:
@@ -130,7 +149,7 @@ def test_an_invalid_file_names_each_line_and_changes_nothing(
     )
     lines = err.getvalue().replace(str(tmp_path / "tiers.yaml"), "tiers.yaml").splitlines()
     assert lines == [
-        "tiers.yaml:5: tiers.free.colour: unknown setting; expected default, description, method_throttles, name, price, quota, self_serve, stages, throttle",
+        "tiers.yaml:5: tiers.free.colour: unknown setting; expected default, description, listed, method_throttles, name, price, quota, self_serve, stages, throttle",
         "tiers.yaml:9: tiers.free.quota.period: must be DAY, WEEK or MONTH",
         "tiers.yaml:17: tiers.premium.throttle.rate: must be a number (requests per second)",
         "tiers.yaml:20: tiers.premium.stages.0: no discovered API stage “Nope/prod” (refresh the stages on the console)",
@@ -201,8 +220,8 @@ def test_bad_method_throttles_name_their_line(tiers: dict[str, Plan], tmp_path: 
         call_command("tiers", "apply", write(tmp_path, text), stdout=StringIO(), stderr=err)
     lines = err.getvalue().replace(str(tmp_path / "tiers.yaml"), "tiers.yaml").splitlines()
     assert lines == [
-        "tiers.yaml:22: tiers.premium.method_throttles.1.method: write the method as API Gateway "
-        "does, e.g. “GET /forecast”",
+        "tiers.yaml:22: tiers.premium.method_throttles.1.method: Write the method as API Gateway "
+        "does, e.g. “GET /forecast”.",
         "tiers.yaml:22: tiers.premium.method_throttles.1.rate: must be a number (requests per second)",
     ]
 

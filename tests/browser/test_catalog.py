@@ -34,7 +34,7 @@ def test_a_visitor_compares_the_tiers(
     table = page.get_by_test_id("tier-compare")
     expect(table.locator("thead th[data-tier=free]")).to_contain_text("Free")
     expect(table.locator("thead th[data-tier=premium]")).to_contain_text("$49")
-    expect(table.locator("td[data-tier=premium][data-limit=rate]")).to_have_text("50 requests/s")
+    expect(table.locator("td[data-tier=premium][data-limit=rate]")).to_have_text("50 req/s")
     expect(table.locator("td[data-tier=free][data-limit=quota]")).to_have_text(
         "1,000 requests per day"
     )

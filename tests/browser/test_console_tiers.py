@@ -64,8 +64,8 @@ def test_admin_creates_a_tier(
     expect(badge).to_have_text("Synced", timeout=SYNC_TIMEOUT_MS)
     # htmx swapped the badge in place: the page was never reloaded.
     assert page.evaluate("window.__sameDocument") is True
-    expect(row).to_contain_text("12.50 req/s, burst 40")
-    expect(row).to_contain_text("25,000 per week")
+    expect(row).to_contain_text("12.5 req/s, burst 40")
+    expect(row).to_contain_text("25,000 requests per week")
     # The archive action is a red link: readable, not red text on a red button.
     archive = row.get_by_role("button", name="Archive")
     expect(archive).to_be_visible()

@@ -14,7 +14,7 @@ from keys.models import ApiKey
 from keys.services import key_create
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
-from plans.services import active_subscription
+from plans.selectors import active_subscription
 from portal.customers.models import Customer
 from portal.sync import SyncStatus
 from tests.browser.conftest import (

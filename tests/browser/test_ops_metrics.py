@@ -9,10 +9,10 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
+from demo.simulator import simulate
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.accounts.models import StaffRole
-from portal.usage.simulator import simulate
 from tests.browser.conftest import shot, sign_in
 from tests.conftest import make_user
 from tests.integration.traffic import make_traffic_customers

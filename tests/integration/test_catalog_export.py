@@ -153,8 +153,8 @@ def test_reference_page_shows_each_tier_limits_per_method(
             continue
         assert "API key required" in block, key
         assert limit_cells(block) == {
-            "free": ("2 req/s, burst 5", "1,000 per day"),
-            "premium": ("50 req/s, burst 100", "100,000 per month"),
+            "free": ("2 req/s, burst 5", "1,000 requests per day"),
+            "premium": ("50 req/s, burst 100", "100,000 requests per month"),
         }, key
     status = blocks[("GET", "/status")]
     assert "No API key needed" in status
@@ -205,8 +205,8 @@ def test_pricing_is_public_and_side_by_side(
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-tier="free" data-limit="rate">2 requests/s' in page
-    assert 'data-tier="premium" data-limit="rate">50 requests/s' in page
+    assert 'data-tier="free" data-limit="rate">2 req/s' in page
+    assert 'data-tier="premium" data-limit="rate">50 req/s' in page
     assert 'data-tier="free" data-limit="quota">1,000 requests per day' in page
     assert 'data-tier="premium" data-limit="quota">100,000 requests per month' in page
     assert f'href="/apis/{live_stage.pk}/">Tollgate Demo API</a>' in page

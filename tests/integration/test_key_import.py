@@ -3,22 +3,28 @@ that duplicate nothing, and values AWS already holds left alone."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from celery.exceptions import Retry
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from keys.bulk import _cache_key
+from keys.imports import running
+from keys.imports.starting import start_import
+from keys.imports.vault import cache_key
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus
 from plans.models import Plan, Subscription
 from portal.accounts.models import StaffRole
+from portal.audit.models import AuditEvent
+from portal.aws import apigateway as aws_apigateway
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
 from portal.reconcile.services import reconcile
-from portal.sync import SyncStatus
+from portal.sync import BUDGET_WAITS_HEADER, MAX_TRANSIENT_RETRIES, SyncStatus, object_lock
 from tests.conftest import login, make_user, wait_until
 
 pytestmark = pytest.mark.integration
@@ -122,7 +128,7 @@ def test_1200_keys_take_two_import_calls(
         assert key.display_prefix == expected[(slug, key.name)][:5]
     assert all(len(m) == 600 for m in members.values())
     no_secret_in_database(set(expected.values()))
-    assert all(cache.get(_cache_key(imp.pk, chunk)) is None for chunk in (0, 1))
+    assert all(cache.get(cache_key(imp.pk, chunk)) is None for chunk in (0, 1))
     # From now on the reconciler sees them as Tollgate's own keys, in sync.
     report = reconcile()
     assert report.drifted == [] and report.foreign_key_count == 0 and report.resync == []
@@ -210,29 +216,97 @@ def test_the_command_imports_and_reports(
 def test_a_crash_after_aws_took_a_chunk_loses_and_duplicates_nothing(
     customers: dict[str, Customer], apigw: Any, control: Any, monkeypatch: Any
 ) -> None:
-    from keys import bulk
-
     rows = [f"acme,crash {n},{secret('acme', 100 + n)}" for n in range(3)]
-    imp, _ = bulk.start_import(
+    imp, _ = start_import(
         actor=None, data=("customer,name,key\n" + "\n".join(rows) + "\n").encode(), enqueue=False
     )
-    real_link = bulk._link
+    real_link = running.link_rows
 
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(bulk, "_link", crash)
+    monkeypatch.setattr(running, "link_rows", crash)
     with pytest.raises(RuntimeError):
-        bulk.run_import(imp.pk)
+        running.run_import(imp.pk)
     imp.refresh_from_db()
     assert imp.status == "running" and ApiKey.objects.count() == 0
     assert len(aws_values(apigw)) == 3  # AWS took the chunk; Tollgate did not record it
 
-    monkeypatch.setattr(bulk, "_link", real_link)
-    bulk.run_import(imp.pk)  # the redelivered task
+    monkeypatch.setattr(running, "link_rows", real_link)
+    running.run_import(imp.pk)  # the redelivered task
     imp.refresh_from_db()
     assert (imp.status, imp.done, imp.failed) == ("done", 3, 0)
     in_aws = aws_values(apigw)
     assert len(in_aws) == 3
     assert {k.aws_id for k in ApiKey.objects.all()} == set(in_aws)
     assert len(control.calls("ImportApiKeys")) == 2
+
+
+def test_a_name_taken_and_a_tier_switched_while_the_chunk_was_on_its_way(
+    customers: dict[str, Customer],
+    live_tiers: dict[str, Plan],
+    apigw: Any,
+    monkeypatch: Any,
+    settle: Any,
+) -> None:
+    acme = customers["acme"]
+    data = f"customer,name,key\nacme,ci,{secret('acme', 300)}\nacme,prod,{secret('acme', 301)}\n"
+    imp, _ = start_import(actor=None, data=data.encode(), enqueue=False)
+    real_import = aws_apigateway.import_api_keys
+
+    def import_then_change(body: str) -> Any:
+        answer = real_import(body)
+        # Meanwhile a person names a key "CI" and Acme moves to Premium.
+        ApiKey.objects.create(customer=acme, name="CI")
+        Subscription.objects.filter(customer=acme).update(plan=live_tiers["Premium"])
+        return answer
+
+    monkeypatch.setattr(aws_apigateway, "import_api_keys", import_then_change)
+    running.run_import(imp.pk)
+
+    rows = {r.name: r for r in imp.rows.select_related("key")}
+    assert {r.status for r in rows.values()} == {KeyImportRowStatus.IMPORTED}
+    assert rows["ci"].message == "Imported as “ci (2)”: “ci” was taken meanwhile."
+    assert rows["ci"].key.name == "ci (2)"  # type: ignore[union-attr]
+    assert rows["prod"].message == "" and rows["prod"].key.name == "prod"  # type: ignore[union-attr]
+    for row in rows.values():
+        assert row.key is not None and row.key.public_id == row.key_public_id
+        assert row.key.aws_name == row.aws_name
+    taken_over = AuditEvent.objects.filter(action="keys.taken_over")
+    assert [(e.after or {}).get("origin") for e in taken_over] == [f"key import {imp.pk}"]
+    # The new keys follow Acme to Premium through their sync tasks.
+    ApiKey.objects.filter(name="CI").delete()
+    settle()
+    imported = ApiKey.objects.filter(pk__in=[r.key_id for r in rows.values()])
+    assert {(k.desired_version, k.synced_version, k.sync_status) for k in imported} == {
+        (2, 2, SyncStatus.SYNCED)
+    }
+    assert {k.aws_id for k in imported} <= plan_members(apigw, live_tiers["Premium"].aws_id)
+    assert not {k.aws_id for k in imported} & plan_members(apigw, live_tiers["Free"].aws_id)
+
+
+class FakeTask:
+    def __init__(self, retries: int, budget_waits: int = 0) -> None:
+        headers = {BUDGET_WAITS_HEADER: budget_waits} if budget_waits else {}
+        self.request = SimpleNamespace(retries=retries, headers=headers or None, **headers)
+        self.retried: dict[str, Any] = {}
+
+    def retry(self, **kwargs: Any) -> Retry:
+        self.retried = kwargs
+        return Retry()
+
+
+def test_waiting_for_another_worker_is_not_a_failed_attempt(
+    customers: dict[str, Customer],
+) -> None:
+    """The task follows the sync tasks' retry policy (portal.sync.retry_later)."""
+    data = f"customer,name,key\nacme,ci,{secret('acme', 400)}\n"
+    imp, _ = start_import(actor=None, data=data.encode(), enqueue=False)
+    task = FakeTask(retries=MAX_TRANSIENT_RETRIES + 3, budget_waits=MAX_TRANSIENT_RETRIES + 3)
+    with object_lock(f"keys.keyimport:{imp.pk}") as acquired, pytest.raises(Retry):
+        assert acquired
+        running.run_import_task(task, imp.pk)
+    assert task.retried["headers"] == {BUDGET_WAITS_HEADER: MAX_TRANSIENT_RETRIES + 4}
+    assert 10.0 < task.retried["countdown"] <= 10.8
+    imp.refresh_from_db()
+    assert imp.status == "queued" and imp.rows.get().status == KeyImportRowStatus.PENDING

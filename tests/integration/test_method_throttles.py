@@ -15,7 +15,8 @@ from plans.services import plan_create, plan_update
 from plans.sync import usage_plan_spec
 from portal.aws import apigateway as aws
 from portal.reconcile.adoption import adopt_usage_plan
-from portal.reconcile.services import drift_accept_aws, drift_push_ours, reconcile
+from portal.reconcile.drift import drift_accept_aws, drift_push_ours
+from portal.reconcile.services import reconcile
 from portal.sync import SyncStatus
 from tests.conftest import PREMIUM
 from tests.integration.test_catalog_export import (
@@ -203,12 +204,12 @@ def test_the_reference_page_shows_the_method_limit(
         }
 
     forecast = cells(("GET", "/forecast"))
-    assert forecast["gold"] == ("5 req/s, burst 10 (this method)", "100,000 per month")
-    assert forecast["free"] == ("2 req/s, burst 5", "1,000 per day")
+    assert forecast["gold"] == ("5 req/s, burst 10 (this method)", "100,000 requests per month")
+    assert forecast["free"] == ("2 req/s, burst 5", "1,000 requests per day")
     geocode = cells(("POST", "/geocode"))
-    assert geocode["gold"] == ("2.5 req/s, burst 4 (this method)", "100,000 per month")
+    assert geocode["gold"] == ("2.5 req/s, burst 4 (this method)", "100,000 requests per month")
     cities = cells(("GET", "/cities"))
-    assert cities["gold"] == ("50 req/s, burst 100", "100,000 per month")
+    assert cities["gold"] == ("50 req/s, burst 100", "100,000 requests per month")
 
     pricing = Client().get("/pricing/").content.decode()
     assert "GET /forecast: 5 req/s, burst 10" in pricing

@@ -13,12 +13,12 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from demo.simulator import SimulationResult, simulate
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.accounts.models import User
 from portal.aws.metrics import StageDims
 from portal.usage.metrics import RANGES
-from portal.usage.simulator import SimulationResult, simulate
 from tests.conftest import login
 from tests.integration.traffic import Traffic, make_traffic_customers
 

@@ -15,8 +15,9 @@ from plans.models import Plan
 from portal.accounts.models import User
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
+from portal.reconcile.drift import drift_accept_aws, drift_push_ours
 from portal.reconcile.models import ReconcileRun
-from portal.reconcile.services import drift_accept_aws, drift_push_ours, reconcile
+from portal.reconcile.services import reconcile
 from portal.sync import SyncStatus
 from tests.conftest import make_user
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from demo.simulator import simulate, time_slots
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.usage.models import UsageDay
 from portal.usage.periods import period_bounds
-from portal.usage.simulator import simulate, time_slots
 from tests.integration.traffic import Traffic, make_traffic_customers
 
 pytestmark = pytest.mark.integration

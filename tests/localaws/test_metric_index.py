@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.moto_api._internal.models import moto_api_backend
 
-from localaws import metrics
+from localaws import metric_index, percentiles
 from localaws.testing import LocalAwsControl, start_local_aws
 from tests.localaws.conftest import REGION, make_client
 
@@ -209,7 +209,7 @@ def test_values_and_counts_are_indexed_compactly(cloudwatch: Any) -> None:
     assert results["p61"]["Values"] == [2.0]  # rank 6001
     assert results["top"]["Values"] == [2.0]  # rank 9999
     assert results["max"]["Values"] == [3.0]
-    series = metrics._indexes[REGION].get((NS, "Latency", metrics._dimensions_key(DIMS)))
+    series = metric_index._indexes[REGION].get((NS, "Latency", metric_index.dimensions_key(DIMS)))
     assert series is not None
     assert [(e.value, e.count) for e in series.entries] == [(1.0, 6000), (2.0, 3999), (3.0, 1)]
 
@@ -218,7 +218,7 @@ def test_weighted_nearest_rank_equals_nearest_rank() -> None:
     distribution = [(0.5, 3), (2.0, 1), (7.0, 5), (9.0, 2)]
     flat = [v for v, c in distribution for _ in range(c)]
     for p in (0, 1, 10, 25, 27.27, 50, 75, 90, 99, 99.9, 100):
-        assert metrics.weighted_nearest_rank(distribution, p) == nearest_rank(flat, p), p
+        assert percentiles.weighted_nearest_rank(distribution, p) == nearest_rank(flat, p), p
 
 
 def test_metric_math_is_left_to_moto(cloudwatch: Any) -> None:

@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from keys.bulk import MAX_ROWS, _cache_key, _load_secrets
+from keys.imports.checking import MAX_ROWS
+from keys.imports.vault import cache_key, load_secrets
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus
 from keys.services import key_create
 from plans.models import Plan, Subscription
@@ -98,9 +99,9 @@ def test_good_rows_are_queued_without_their_secrets(
     # No column of any row holds a secret; the cache holds them encrypted only.
     for row in KeyImportRow.objects.values():
         assert not set(map(str, row.values())) & set(secrets)
-    blob = cache.get(_cache_key(imp.pk, 0))
+    blob = cache.get(cache_key(imp.pk, 0))
     assert blob and not any(s in blob for s in secrets)
-    assert _load_secrets(imp.pk, 0) == {2: secrets[0], 3: secrets[1]}
+    assert load_secrets(imp.pk, 0) == {2: secrets[0], 3: secrets[1]}
     assert ApiKey.objects.count() == 0  # keys appear once API Gateway holds them
 
     page = client.get(response["Location"]).content.decode()

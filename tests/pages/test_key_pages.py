@@ -152,7 +152,7 @@ def test_another_customers_key_is_not_found(
 
 def test_the_secret_is_not_offered_before_aws_issued_it(alice: User, acme_key: ApiKey) -> None:
     response = login(alice).post(reverse("app:key-secret", args=[acme_key.public_id]))
-    assert "already been shown, or is not yours to see" in response.content.decode()
+    assert "API Gateway has not issued this key yet" in response.content.decode()
     acme_key.refresh_from_db()
     assert acme_key.secret_revealed_at is None
 

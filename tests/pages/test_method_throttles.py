@@ -12,6 +12,7 @@ from plans.models import ApiStage, MethodThrottle, Plan
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.catalog.models import ApiDocument
+from portal.catalog.services import record_operations
 from tests.conftest import login
 from tests.pages.test_tier_pages import GOOD
 
@@ -43,6 +44,7 @@ def edit_tier(user: User, plan: Plan, stage: ApiStage, *rows: dict[str, Any]) ->
         "description": plan.description,
         "monthly_price": f"{plan.monthly_price}",
         "self_serve": "on",
+        "listed": "on",
         "throttle_rate": f"{plan.throttle_rate}",
         "throttle_burst": str(plan.throttle_burst),
         "quota_limit": str(plan.quota_limit),
@@ -125,12 +127,12 @@ def test_a_post_without_the_section_keeps_the_limits(
         (
             {"method": "/forecast"},
             "method",
-            "Write the method as METHOD /path, e.g. GET /forecast.",
+            "Write the method as API Gateway does, e.g. “GET /forecast”.",
         ),
         (
             {"method": "GET forecast"},
             "method",
-            "Write the method as METHOD /path, e.g. GET /forecast.",
+            "Write the method as API Gateway does, e.g. “GET /forecast”.",
         ),
         (
             {"method": "FETCH /forecast"},
@@ -143,7 +145,7 @@ def test_a_post_without_the_section_keeps_the_limits(
             "method",
             "Write the resource path as API Gateway does, e.g. /forecast or /forecast/{city}.",
         ),
-        ({"method": ""}, "method", "Write the method as METHOD /path, e.g. GET /forecast."),
+        ({"method": ""}, "method", "Write the method as API Gateway does, e.g. “GET /forecast”."),
         ({"stage": ""}, "stage", "Choose the stage this method belongs to."),
         ({"rate": ""}, "rate", "Set a rate above 0 and up to 10,000 requests per second."),
         ({"burst": ""}, "burst", "Set a burst from 1 to 5,000 requests."),
@@ -214,12 +216,13 @@ def test_a_stage_the_tier_does_not_cover_is_refused(admin: User, stage: ApiStage
 
 
 def test_a_method_missing_from_the_stage_document_is_refused(admin: User, stage: ApiStage) -> None:
-    ApiDocument.objects.create(
+    document = ApiDocument.objects.create(
         stage=stage,
         deployment_id="",
         raw_size=1,
         document={"openapi": "3.0.1", "paths": {"/forecast": {"get": {}}}},
     )
+    record_operations(stage, document)
     page = login(admin).get(reverse("console:tier-create")).content.decode()
     assert '<option value="GET /forecast">' in page
 

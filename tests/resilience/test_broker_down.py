@@ -1,7 +1,7 @@
 """Changes made while the broker is unreachable are kept, and synced once it is back.
 
 The services commit regardless (enqueue_on_commit logs the send error); the rows stay pending;
-the sweep (portal.tasks.sweep_pending) sends them again once the broker answers.
+the sweep (portal.sync.sweep_pending) sends them again once the broker answers.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from plans.models import Plan
 from plans.services import plan_update, subscription_switch
 from portal import sync
 from portal.celery import app as celery_app
-from portal.sync import SyncStatus
-from portal.tasks import sweep_pending
+from portal.sync import SyncStatus, sweep_pending
 from tests.resilience.conftest import make_customers
 from tests.resilience.helpers import assert_aws_equals_db, wait_worker_idle
 
@@ -124,7 +123,7 @@ def test_changes_made_while_the_broker_is_down_are_synced_by_the_sweep(
     monkeypatch.setattr(sync, "SWEEP_AFTER", timedelta(0))
     sent = sweep_pending()
     print(f"sweep sent {sent}")
-    assert sent == {"tiers": 1, "keys": 15}
+    assert sent == {"plans.plan": 1, "keys.apikey": 15}
     settle(timeout=60)
     assert_aws_equals_db(apigw)
     wait_worker_idle()
@@ -155,7 +154,7 @@ def test_a_tier_switch_with_the_broker_down_does_not_block_per_key(
     # The keys wait for the sweep, which sends them once the broker is back.
     monkeypatch.setattr(sync, "SWEEP_AFTER", timedelta(0))
     monkeypatch.setattr(sync, "_broker_down_until", 0.0)
-    assert sweep_pending()["keys"] == 10
+    assert sweep_pending()["keys.apikey"] == 10
     settle()
 
 

@@ -21,7 +21,8 @@ from keys.models import ApiKey
 from keys.services import key_create, key_rename, key_revoke, key_set_enabled
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
-from plans.services import active_subscription, plan_update, subscription_switch
+from plans.selectors import active_subscription
+from plans.services import plan_update, subscription_switch
 from portal.reconcile.services import reconcile
 from tests.resilience.conftest import SHORT_READ_TIMEOUT, make_customers
 from tests.resilience.helpers import (

@@ -13,8 +13,9 @@ from keys.sync import api_key_spec, push_key
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal import sync
+from portal.errors import TransientSyncError
 from portal.reconcile.services import reconcile
-from portal.sync import SyncStatus, TransientSyncError, converge
+from portal.sync import SyncStatus, converge
 from tests.resilience.conftest import make_customers
 from tests.resilience.helpers import read_aws
 

@@ -33,8 +33,7 @@ from plans.services import plan_create, stage_set_available, stages_discover
 from portal import sync
 from portal.celery import app as celery_app
 from portal.reconcile.services import reconcile
-from portal.sync import SyncStatus
-from portal.tasks import sweep_pending
+from portal.sync import SyncStatus, sweep_pending
 from tests.conftest import FREE, PREMIUM, wait_until
 from tests.resilience.conftest import make_customers
 from tests.resilience.helpers import assert_aws_equals_db, read_aws, status_counts

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import HTTPClientError, NoCredentialsError, ParamValidationError
 
 from portal.aws.errors import aws_errors
-from portal.sync import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 
 
 def test_missing_credentials_say_what_to_configure() -> None:

@@ -8,14 +8,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from keys.bulk import (
-    FileRefused,
-    check_file,
-    run_import,
-    start_import,
-)
+from keys.imports.checking import FileRefused, check_file
+from keys.imports.running import run_import
+from keys.imports.starting import start_import
 from keys.models import KeyImport, KeyImportRowStatus
-from portal.sync import MAX_TRANSIENT_RETRIES, LockBusy, TransientSyncError, backoff_seconds
+from portal.errors import TransientSyncError
+from portal.sync import MAX_TRANSIENT_RETRIES, LockBusy, is_wait, retry_countdown
 
 
 class Command(BaseCommand):
@@ -66,27 +64,24 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(summary))
 
     def _run(self, imp: KeyImport) -> None:
-        """The task's body, here and now; "try later" waits and tries again."""
+        """The task's body, here and now; "try later" waits and tries again, with the tasks'
+        retry policy (portal.sync.retry_countdown)."""
 
         def progress(current: KeyImport) -> None:
             self.stdout.write(
                 f"  {current.done}/{current.total} rows sent ({current.failed} failed)"
             )
 
-        attempt = 0
+        attempt = waits = 0
         while True:
             try:
                 run_import(imp.pk, attempt=attempt, progress=progress)
                 return
-            except LockBusy:
-                time.sleep(1.0)
-            except TransientSyncError as exc:
-                from portal.aws.limiter import RateBudgetWait
-
-                if isinstance(exc, RateBudgetWait):
-                    time.sleep(exc.retry_after)
-                    continue
-                delay = backoff_seconds(attempt)
-                self.stdout.write(f"  {exc}; trying again in {delay:.1f} s")
+            except (LockBusy, TransientSyncError) as exc:
+                delay = retry_countdown(exc, attempt, waits)
+                if is_wait(exc):
+                    waits += 1
+                else:
+                    self.stdout.write(f"  {exc}; trying again in {delay:.1f} s")
+                    attempt = min(attempt + 1, MAX_TRANSIENT_RETRIES)
                 time.sleep(delay)
-                attempt = min(attempt + 1, MAX_TRANSIENT_RETRIES)

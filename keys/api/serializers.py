@@ -1,0 +1,157 @@
+"""Shapes of the key and key-import requests and answers. Meaning is keys.services'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from keys.imports.checking import MAX_BYTES
+from keys.imports.starting import is_stalled
+from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus, KeyImportStatus
+from keys.selectors import SecretState, secret_reveal_deadline, secret_state
+from portal.rest.serializers import MAX_ID, SyncSerializer
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+class KeySerializer(serializers.ModelSerializer[ApiKey]):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    prefix = serializers.CharField(
+        source="display_prefix", read_only=True, help_text="Shown once issued, e.g. “a1b2c”."
+    )
+    state = serializers.CharField(source="state_label", read_only=True)
+    secret = serializers.SerializerMethodField(
+        help_text="Always null: API Gateway generates the secret after the key is created, and "
+        "Tollgate never stores it. Its creator fetches it once with POST /api/v1/keys/{id}/reveal."
+    )
+    secret_state = serializers.SerializerMethodField(
+        help_text="not_yours (only the creator may reveal it), revoked, shown, expired, pending "
+        "(not issued yet: poll) or ready (reveal it now) — checked in that order."
+    )
+    secret_reveal_deadline = serializers.SerializerMethodField()
+    sync = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "customer",
+            "prefix",
+            "state",
+            "enabled",
+            "secret",
+            "secret_state",
+            "secret_reveal_deadline",
+            "secret_revealed_at",
+            "expires_at",
+            "revoked_at",
+            "created_at",
+            "sync",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_secret(self, key: ApiKey) -> None:
+        return None
+
+    @extend_schema_field(serializers.ChoiceField(choices=SecretState.choices))
+    def get_secret_state(self, key: ApiKey) -> str:
+        request = self.context.get("request")
+        return str(secret_state(key, request.user if request else None))
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_secret_reveal_deadline(self, key: ApiKey) -> str:
+        return serializers.DateTimeField().to_representation(secret_reveal_deadline(key))
+
+    @extend_schema_field(SyncSerializer)
+    def get_sync(self, key: ApiKey) -> dict[str, Any]:
+        return dict(SyncSerializer(key).data)
+
+
+class KeyCreateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    customer = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Staff only: whose key it is. Customers always create keys for themselves.",
+    )
+
+
+class KeyUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    enabled = serializers.BooleanField(
+        required=False, help_text="false: API Gateway refuses the key until it is enabled again."
+    )
+
+
+class RevealedSecretSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    prefix = serializers.CharField()
+    secret = serializers.CharField(help_text="Send it in the x-api-key header. Shown only now.")
+    invoke_urls = serializers.ListField(child=serializers.CharField())
+
+
+# --- bulk key imports ---------------------------------------------------------------------------
+
+
+class KeyImportCreateSerializer(serializers.Serializer[Any]):
+    file_name = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text="For the record, e.g. keys.csv."
+    )
+    csv = serializers.CharField(
+        trim_whitespace=False,
+        max_length=MAX_BYTES,
+        help_text="The file itself: a header, then `customer` (a customer's slug), `name`, `key` "
+        "(the secret the customer already uses) and optionally `enabled`; at most 10,000 rows "
+        "and 2 MB. The secrets are never stored nor shown again.",
+    )
+
+
+class KeyImportRowSerializer(serializers.ModelSerializer[KeyImportRow]):
+    """One line of the file and what became of it. Never the secret: its prefix at most."""
+
+    customer = serializers.CharField(source="customer_ref", help_text="As written in the file.")
+    customer_id = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=KeyImportRowStatus.choices)
+    key_prefix = serializers.CharField(source="display_prefix")
+    key = serializers.SerializerMethodField(help_text="The API key's id once imported.")
+
+    class Meta:
+        model = KeyImportRow
+        fields = ["line", "customer", "customer_id", "name", "enabled", "status", "message"]
+        fields += ["key_prefix", "key"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_key(self, row: KeyImportRow) -> str | None:
+        return str(row.key.public_id) if row.key is not None else None
+
+
+class KeyImportSerializer(serializers.ModelSerializer[KeyImport]):
+    status = serializers.ChoiceField(choices=KeyImportStatus.choices)
+    imported = serializers.IntegerField(help_text="Rows API Gateway took.")
+    stalled = serializers.SerializerMethodField(
+        help_text="Queued or running, but no progress for two minutes: POST …/resume."
+    )
+    created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
+
+    class Meta:
+        model = KeyImport
+        fields = ["id", "file_name", "status", "total", "done", "imported", "failed", "skipped"]
+        fields += ["error", "stalled", "created_by", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_stalled(self, imp: KeyImport) -> bool:
+        return is_stalled(imp)
+
+
+class KeyImportDetailSerializer(KeyImportSerializer):
+    rows = KeyImportRowSerializer(many=True, read_only=True, help_text="Every line, in order.")
+
+    class Meta(KeyImportSerializer.Meta):
+        fields = [*KeyImportSerializer.Meta.fields, "rows"]
+        read_only_fields = fields

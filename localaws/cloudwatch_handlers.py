@@ -1,0 +1,61 @@
+"""CloudWatch requests (awsJson1.0) split between ``localaws.metrics`` and moto.
+
+Moto has no percentiles and a slow GetMetricData (see ``localaws.metrics``), so GetMetricData
+and GetMetricStatistics with ``ExtendedStatistics`` are answered from our index, a request
+that mixes what we serve with what only moto serves (metric math) is split between the two
+and merged back in query order, and everything else is moto's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from localaws import metrics, strict
+from localaws.responses import MotoCall, amz_json_response, with_body
+from localaws.wire import AwsCall, error_response
+
+
+def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) -> Response:
+    """The response to one CloudWatch request; a rule AWS enforces becomes its error."""
+    try:
+        return _cloudwatch(environ, call, body, moto)
+    except strict.ApiError as exc:
+        return error_response(call, exc.status, exc.code, exc.message)
+
+
+def _cloudwatch(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) -> Response:
+    """GetMetricData and percentile statistics (see ``localaws.metrics``); everything
+    else is moto's."""
+    if call.operation == "GetMetricStatistics":
+        result = metrics.extended_statistics(call.region, body)
+        if result is None:
+            return moto(environ)
+        return amz_json_response(result)
+    if call.operation == "PutMetricData":
+        response = moto(environ)
+        if response.status_code == 200:
+            metrics.refresh(call.region)  # index it now, not at the next read
+        return response
+    if call.operation != "GetMetricData":
+        return moto(environ)
+    request, percentile_queries = metrics.split_get_metric_data(body)
+    answer = metrics.metric_data(call.region, request)
+    if answer is not None:
+        return amz_json_response(answer)
+    if not percentile_queries:
+        return moto(environ)
+    ours = metrics.percentile_results(call.region, request, percentile_queries)
+    rest = [q for q in request["MetricDataQueries"] if q not in percentile_queries]
+    moto_results: list[dict[str, Any]] = []
+    if rest:
+        inner_body = json.dumps(request | {"MetricDataQueries": rest}).encode()
+        response = moto(with_body(environ, inner_body))
+        if response.status_code != 200:
+            return response
+        moto_results = json.loads(response.get_data()).get("MetricDataResults", [])
+    return amz_json_response(
+        {"MetricDataResults": metrics.merge_results(request, moto_results, ours)}
+    )

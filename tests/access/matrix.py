@@ -1,0 +1,773 @@
+"""Who may do what, route by route: Tollgate's access policy as one table.
+
+One `Row` per route name and HTTP method (a few routes have a second row for a case with its own
+rule, named by `variant`). Its six cells are what each role gets, in `ROLES` order:
+
+- anonymous - nobody signed in;
+- charlie   - signed in, no organisation;
+- alice     - owner of Acme, acting on Acme's object;
+- bob       - owner of Globex, acting on *Acme's* object (another organisation's): a 404, never
+              a 403. Where a route names no object (a list, "create a key"), bob acts for Globex;
+- ops       - staff, read-only: reads everything, every write is refused (403);
+- admin     - everything.
+
+A cell is a status, or an `Expect`. A bare status below 400 is an allowed request; 400 and above
+is a refusal. `ok(...)` and `no(...)` say so explicitly (a refusal may answer 200 or 302, e.g. a
+redirect to the login page). An allowed write must leave the row's `audit` events and, when
+`sync` is set, a task scheduled on commit; anything else - a refusal, or a read - must leave the
+database exactly as it was, with no audit event and no task. `bug(cell, reason)` marks where the
+product disagrees with the policy: the test is a strict xfail until the product is fixed.
+
+Placeholders such as "{acme_key}" are the objects of tests/access/conftest.py's `world`. Its
+tiers: Free (the default, self-serve), Premium (self-serve), Enterprise (listed, approval
+required) and Partner (live but unlisted: staff place customers on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ROLES = ("anonymous", "charlie", "alice", "bob", "ops", "admin")
+
+CLIENT_ERROR = range(400, 500)
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int | range
+    allowed: bool
+    redirect: str = ""  # the Location header starts with this (a 3xx answer)
+    contains: tuple[str, ...] = ()  # the body holds each of these
+    lacks: tuple[str, ...] = ()  # ...and none of these (another organisation's data)
+    xfail: str = ""  # the product disagrees with this cell: why
+
+
+Cell = int | Expect
+Cells = tuple[Cell, Cell, Cell, Cell, Cell, Cell]  # in ROLES order
+
+
+def ok(
+    status: int = 200,
+    redirect: str = "",
+    *,
+    contains: tuple[str, ...] = (),
+    lacks: tuple[str, ...] = (),
+) -> Expect:
+    """Allowed: a write must show its effect."""
+    return Expect(status, True, redirect, contains, lacks)
+
+
+def no(status: int | range, redirect: str = "", *, contains: tuple[str, ...] = ()) -> Expect:
+    """Refused: nothing may change."""
+    return Expect(status, False, redirect, contains)
+
+
+def bug(cell: Cell, reason: str) -> Expect:
+    """The intended policy, which the product does not follow yet (a strict xfail)."""
+    return replace(as_expect(cell), xfail=reason)
+
+
+def as_expect(cell: Cell) -> Expect:
+    if isinstance(cell, Expect):
+        return cell
+    return Expect(cell, allowed=cell < 400)
+
+
+LOGIN = no(302, "/accounts/login/")  # a page, anonymous: off to the login page
+CONSOLE = no(302, "/console/")  # a customer page, staff: they have no organisation of their own
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str  # "namespace:name", or the pattern of an unnamed route
+    method: str
+    cells: Cells
+    kwargs: dict[str, str] = field(default_factory=dict)  # URL kwargs, with placeholders
+    data: dict[str, Any] | None = None  # the body: a form for pages, JSON for /api/v1/
+    upload: bytes = b""  # sent as the multipart file field "file"
+    audit: tuple[str, ...] = ()  # AuditEvent actions an allowed write records
+    sync: bool = False  # an allowed write schedules a task on commit
+    changes: bool = True  # an allowed write changes a row besides its AuditEvents
+    prepare: str = ""  # a state the world is put in first (conftest.PREPARE)
+    variant: str = ""
+    path: str = ""  # for an unnamed route: the path to request
+
+    @property
+    def api(self) -> bool:
+        return self.route.startswith("v1:") or self.path.startswith("/api/")
+
+    @property
+    def writes(self) -> bool:
+        return self.method not in ("GET", "HEAD", "OPTIONS")
+
+    @property
+    def label(self) -> str:
+        return f"{self.route} {self.method}" + (f" [{self.variant}]" if self.variant else "")
+
+    def expect(self, role: str) -> Expect:
+        return as_expect(self.cells[ROLES.index(role)])
+
+
+# --- why some cells are strict xfails (the product disagrees with the policy) -------------------
+
+
+# --- valid bodies ------------------------------------------------------------------------------
+
+TIER_FORM = {
+    "name": "Gold",
+    "description": "For big customers",
+    "monthly_price": "99",
+    "self_serve": "on",
+    "throttle_rate": "25.5",
+    "throttle_burst": "50",
+    "quota_limit": "20000",
+    "quota_period": "WEEK",
+    "quota_offset": "1",
+    "stages": "{stage}",
+}
+PREMIUM_FORM = {  # Premium as it is, with a new description: a real change
+    "name": "Premium",
+    "description": "Changed through the console",
+    "monthly_price": "49",
+    "self_serve": "on",
+    "throttle_rate": "50",
+    "throttle_burst": "100",
+    "quota_limit": "100000",
+    "quota_period": "MONTH",
+    "quota_offset": "0",
+    "stages": "{stage}",
+}
+TIER_JSON = {
+    "name": "Gold",
+    "description": "Lots",
+    "throttle_rate": "20.5",
+    "throttle_burst": 40,
+    "quota_limit": 50000,
+    "quota_period": "MONTH",
+    "monthly_price": "99.00",
+    "stages": ["{stage}"],
+}
+KEYS_CSV = b"customer,name,key\nacme,imported-2,Imp0rtedSecretValue0002xyz\n"
+SECRET = "Xk2p9s3cr3tVALUEfromApiGateway0123456789"  # what the stubbed GetApiKey returns
+
+# A customer's view of the tiers: the live listed ones, not the unlisted Partner tier.
+LISTED_TIERS = ok(contains=('"enterprise"', '"premium"', '"free"'), lacks=('"partner"',))
+
+KEY = {"public_id": "{acme_key}"}
+API_KEY = {"id": "{acme_key}"}
+
+
+# Shorthands for the most common lines, in ROLES order.
+def everyone(cell: Cell) -> Cells:
+    return (cell, cell, cell, cell, cell, cell)
+
+
+PUBLIC = everyone(200)
+CONSOLE_READ = (LOGIN, 403, 403, 403, 200, 200)
+CONSOLE_FORM = (LOGIN, 403, 403, 403, 403, 200)  # the form of a write: ops may not write
+
+
+def console_write(admin: Cell) -> Cells:
+    return (LOGIN, 403, 403, 403, 403, admin)
+
+
+def customer_read(alice: Cell = 200, bob: Cell = 404) -> Cells:
+    """A customer page: charlie has no organisation (403), staff go to the console."""
+    return (LOGIN, 403, alice, bob, CONSOLE, CONSOLE)
+
+
+def customer_write(alice: Cell, bob: Cell = 404) -> Cells:
+    return (LOGIN, 403, alice, bob, 403, 403)  # staff have no organisation to act for
+
+
+STAFF_API = (401, 403, 403, 403, 200, 200)
+
+
+def admin_api(admin: Cell) -> Cells:
+    return (401, 403, 403, 403, 403, admin)
+
+
+def customer_api_read(alice: Cell = 200, bob: Cell = 404) -> Cells:
+    return (401, 403, alice, bob, 200, 200)
+
+
+MATRIX: list[Row] = [
+    # --- public pages ---------------------------------------------------------------------------
+    Row(
+        "home",
+        "GET",
+        (
+            ok(302, "/pricing/"),
+            ok(302, "/app/"),
+            ok(302, "/app/"),
+            ok(302, "/app/"),
+            ok(302, "/console/"),
+            ok(302, "/console/"),
+        ),
+    ),
+    # Every live listed tier, the approval-required Enterprise included; never the unlisted one.
+    Row(
+        "catalog:pricing",
+        "GET",
+        everyone(ok(contains=("Enterprise", "Premium", "Free"), lacks=("Partner",))),
+    ),
+    Row("catalog:apis", "GET", everyone(ok(contains=("Weather API",)))),
+    Row("catalog:reference", "GET", PUBLIC, kwargs={"stage_id": "{stage}"}),
+    # --- the customer's pages (/app/) ------------------------------------------------------------
+    Row(
+        "app:keys",
+        "GET",
+        customer_read(
+            ok(contains=("acme-production",)),
+            ok(contains=("globex-production",), lacks=("acme-production",)),
+        ),
+    ),
+    Row("app:key-create", "GET", customer_read(200, 200)),
+    Row(
+        "app:key-create",
+        "POST",
+        customer_write(ok(302, "/app/keys/"), ok(302, "/app/keys/")),
+        data={"name": "CI"},
+        audit=("key.created",),
+        sync=True,
+    ),
+    Row("app:key", "GET", customer_read(), kwargs=KEY),
+    Row("app:key-status", "GET", customer_read(), kwargs=KEY),
+    # The secret, once, to its creator (alice created Acme's key; it is issued by AWS).
+    Row(
+        "app:key-secret",
+        "POST",
+        customer_write(ok(200, contains=(SECRET,))),
+        kwargs=KEY,
+        audit=("key.secret_revealed",),
+    ),
+    Row(
+        "app:key-secret",
+        "POST",
+        customer_write(no(200, contains=("already been shown",))),
+        kwargs=KEY,
+        prepare="secret_shown",
+        variant="shown already",
+    ),
+    Row(
+        "app:key-rename",
+        "POST",
+        customer_write(ok(302, "/app/keys/{acme_key}/")),
+        kwargs=KEY,
+        data={"name": "renamed"},
+        audit=("key.renamed",),
+        sync=True,
+    ),
+    Row(
+        "app:key-enabled",
+        "POST",
+        customer_write(ok(302, "/app/keys/{acme_key}/")),
+        kwargs=KEY,
+        data={"enabled": "0"},
+        audit=("key.disabled",),
+        sync=True,
+    ),
+    Row(
+        "app:key-revoke",
+        "POST",
+        customer_write(ok(302, "/app/")),
+        kwargs=KEY,
+        audit=("key.revoked",),
+        sync=True,
+    ),
+    Row(
+        "app:key-retry",
+        "POST",
+        customer_write(ok(302, "/app/keys/{acme_key}/")),
+        kwargs=KEY,
+        audit=("key.sync_retried",),
+        sync=True,
+    ),
+    Row(
+        "app:tier",
+        "GET",
+        customer_read(
+            ok(contains=("Enterprise", "Needs approval"), lacks=("Partner",)),
+            ok(contains=("Enterprise",), lacks=("Partner",)),
+        ),
+    ),
+    # Self-serve: bob switches Globex (his own), alice Acme; every key follows (a sync each).
+    Row(
+        "app:tier-switch",
+        "POST",
+        customer_write(ok(302, "/app/"), ok(302, "/app/")),
+        data={"plan": "premium"},
+        audit=("subscription.started",),
+        sync=True,
+    ),
+    Row(
+        "app:tier-switch",
+        "POST",
+        customer_write(
+            # Pages answer a refused POST by redirecting back with the message (the API: 400).
+            no(302, "/app/tier/"),
+            no(302, "/app/tier/"),
+        ),
+        data={"plan": "enterprise"},
+        variant="approval tier",
+    ),
+    Row("app:usage", "GET", customer_read(ok(contains=("acme-production",)), 200)),
+    Row("app:usage-csv", "GET", customer_read(200, 200)),
+    # --- the console (/console/) ----------------------------------------------------------------
+    Row("console:overview", "GET", CONSOLE_READ),
+    Row("console:stages", "GET", CONSOLE_READ),
+    # Asks AWS for its stages: recorded, and the discovery task sent on commit.
+    Row(
+        "console:stage-refresh",
+        "POST",
+        console_write(ok(302, "/console/stages/")),
+        audit=("stages.refresh_requested",),
+        sync=True,
+        changes=False,
+    ),
+    # Offering a stage also schedules the export of its API document on commit.
+    Row(
+        "console:stage-availability",
+        "POST",
+        console_write(ok(302, "/console/stages/")),
+        kwargs={"stage_id": "{stage_offline}"},
+        data={"available": "1"},
+        audit=("stage.offered",),
+        sync=True,
+    ),
+    Row("console:tiers", "GET", CONSOLE_READ),
+    Row("console:tier-create", "GET", CONSOLE_FORM),
+    Row(
+        "console:tier-create",
+        "POST",
+        console_write(ok(302, "/console/tiers/")),
+        data=TIER_FORM,
+        audit=("tier.created",),
+        sync=True,
+    ),
+    Row("console:tier-edit", "GET", CONSOLE_FORM, kwargs={"plan_id": "{tier}"}),
+    Row(
+        "console:tier-edit",
+        "POST",
+        console_write(ok(302, "/console/tiers/")),
+        kwargs={"plan_id": "{tier}"},
+        data=PREMIUM_FORM,
+        audit=("tier.updated",),
+        sync=True,
+    ),
+    Row(
+        "console:tier-archive",
+        "POST",
+        console_write(ok(302, "/console/tiers/")),
+        kwargs={"plan_id": "{tier}"},
+        audit=("tier.archived",),
+        sync=True,
+    ),
+    Row("console:customers", "GET", CONSOLE_READ),
+    Row("console:customer", "GET", CONSOLE_READ, kwargs={"customer_id": "{acme}"}),
+    # Staff may place a customer on any tier, approval-only ones included.
+    Row(
+        "console:customer-tier",
+        "POST",
+        console_write(ok(302, "/console/customers/{acme}/")),
+        kwargs={"customer_id": "{acme}"},
+        data={"plan": "{approval_tier}"},
+        audit=("subscription.started",),
+        sync=True,
+    ),
+    Row("console:customer-usage", "GET", CONSOLE_READ, kwargs={"customer_id": "{acme}"}),
+    # UpdateUsage is called at once (stubbed): an audit event, no task.
+    Row(
+        "console:grant-quota",
+        "POST",
+        console_write(ok(302, "/console/customers/{acme}/usage/")),
+        kwargs={"customer_id": "{acme}", "key_id": "{acme_key_pk}"},
+        data={"extra": "500"},
+        audit=("key.quota_extended",),
+    ),
+    # The upload form (and the recent imports): a write's form, so not for ops.
+    Row("console:key-import", "GET", CONSOLE_FORM),
+    Row(
+        "console:key-import",
+        "POST",
+        console_write(ok(302, "/console/keys/import/")),
+        upload=KEYS_CSV,
+        audit=("keys.import_started",),
+        sync=True,
+    ),
+    Row(
+        "console:key-import-detail",
+        "GET",
+        (LOGIN, 403, 403, 403, 200, 200),
+        kwargs={"import_id": "{key_import}"},
+    ),
+    Row(
+        "console:key-import-progress",
+        "GET",
+        (LOGIN, 403, 403, 403, 200, 200),
+        kwargs={"import_id": "{key_import}"},
+    ),
+    Row(
+        "console:key-import-report",
+        "GET",
+        (LOGIN, 403, 403, 403, 200, 200),
+        kwargs={"import_id": "{key_import}"},
+    ),
+    Row(
+        "console:key-import-resume",
+        "POST",
+        console_write(ok(302, "/console/keys/import/{key_import}/")),
+        kwargs={"import_id": "{key_import}"},
+        audit=("keys.import_resumed",),
+        sync=True,
+        changes=False,
+    ),
+    Row("console:metrics", "GET", CONSOLE_READ),
+    Row("console:import", "GET", CONSOLE_READ),
+    # A usage plan made outside Tollgate (GetUsagePlan stubbed) becomes a tier of a new customer.
+    Row(
+        "console:import-plan",
+        "POST",
+        console_write(ok(302, "/console/customers/")),
+        kwargs={"aws_plan_id": "{foreign_plan}"},
+        data={"new_customer": "Initech", "tier_name": "Legacy"},
+        audit=("customer.created", "subscription.started", "tier.adopted"),
+        sync=True,
+    ),
+    Row("console:drift", "GET", CONSOLE_READ),
+    Row(
+        "console:reconcile-now",
+        "POST",
+        console_write(ok(302, "/console/sync/")),
+        audit=("reconcile.requested",),
+        sync=True,
+        changes=False,
+    ),
+    Row(
+        "console:drift-settle",
+        "POST",
+        console_write(ok(302, "/console/sync/")),
+        kwargs={"kind": "key", "object_id": "{drifted_key_pk}", "side": "ours"},
+        audit=("drift.pushed_ours",),
+        sync=True,
+    ),
+    Row(
+        "console:sync-status",
+        "GET",
+        CONSOLE_READ,
+        kwargs={"kind": "key", "object_id": "{acme_key_pk}"},
+    ),
+    Row(
+        "console:sync-retry",
+        "POST",
+        console_write(ok(302, "/console/")),
+        kwargs={"kind": "key", "object_id": "{acme_key_pk}"},
+        audit=("key.sync_retried",),
+        sync=True,
+    ),
+    # --- personal access tokens (/settings/tokens/) ---------------------------------------------
+    # Everyone signed in manages their own tokens - ops too: a token is how ops read the API, a
+    # personal setting and not a change to the product. Another person's token is a 404 for
+    # everyone, staff included.
+    Row("tokens:list", "GET", (LOGIN, 200, 200, 200, 200, 200)),
+    Row(
+        "tokens:list",
+        "POST",
+        (LOGIN, ok(200), ok(200), ok(200), ok(200), ok(200)),
+        data={"name": "laptop", "scope": "read", "expires_in": "30"},
+        audit=("token.created",),
+    ),
+    Row(
+        "tokens:revoke",
+        "POST",
+        (LOGIN, 404, ok(302, "/settings/tokens/"), 404, 404, 404),
+        kwargs={"token_id": "{alice_token}"},
+        audit=("token.revoked",),
+    ),
+    # --- the REST API (/api/v1/) ----------------------------------------------------------------
+    Row("v1:me", "GET", (401, 200, 200, 200, 200, 200)),
+    # Bob names Acme: not found. Staff must name the customer; admins may use any live tier.
+    Row(
+        "v1:subscription-switch",
+        "POST",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        data={"tier": "premium", "customer": "{acme}"},
+        audit=("subscription.started",),
+        sync=True,
+    ),
+    Row(
+        "v1:subscription-switch",
+        "POST",
+        (401, 403, no(CLIENT_ERROR, contains=("needs approval",)), 404, 403, ok(200)),
+        data={"tier": "enterprise", "customer": "{acme}"},
+        audit=("subscription.started",),
+        sync=True,
+        variant="approval tier",
+    ),
+    Row(
+        "v1:subscription-switch",
+        "POST",
+        (401, 403, no(CLIENT_ERROR), 404, 403, ok(200)),
+        data={"tier": "{unlisted_slug}", "customer": "{acme}"},
+        audit=("subscription.started",),
+        sync=True,
+        variant="unlisted tier",
+    ),
+    Row("v1:metrics", "GET", STAFF_API),
+    Row("v1:sync-status", "GET", STAFF_API),
+    Row(
+        "v1:sync-reconcile",
+        "POST",
+        admin_api(ok(202)),
+        audit=("reconcile.requested",),
+        sync=True,
+        changes=False,
+    ),
+    Row("v1:sync-drift", "GET", STAFF_API),
+    Row("v1:foreign-usage-plan-list", "GET", STAFF_API),
+    Row(
+        "v1:foreign-usage-plan-adopt",
+        "POST",
+        admin_api(ok(201)),
+        kwargs={"aws_id": "{foreign_plan}"},
+        data={"new_customer": "Initech", "tier_name": "Legacy"},
+        audit=("customer.created", "subscription.started", "tier.adopted"),
+        sync=True,
+    ),
+    Row("v1:stage-list", "GET", STAFF_API),
+    Row("v1:stage-detail", "GET", STAFF_API, kwargs={"pk": "{stage}"}),
+    Row(
+        "v1:stage-refresh",
+        "POST",
+        admin_api(ok(202)),
+        audit=("stages.refresh_requested",),
+        sync=True,
+        changes=False,
+    ),
+    Row(
+        "v1:stage-detail",
+        "PATCH",
+        admin_api(ok(200)),
+        kwargs={"pk": "{stage_offline}"},
+        data={"available": True},
+        audit=("stage.offered",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-list",
+        "GET",
+        (
+            401,
+            403,
+            LISTED_TIERS,
+            LISTED_TIERS,
+            ok(contains=('"enterprise"', '"partner"')),
+            ok(contains=('"enterprise"', '"partner"')),
+        ),
+    ),
+    Row(
+        "v1:tier-list",
+        "POST",
+        admin_api(ok(201)),
+        data=TIER_JSON,
+        audit=("tier.created",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-detail",
+        "GET",
+        (
+            401,
+            403,
+            200,
+            200,
+            200,
+            200,
+        ),
+        kwargs={"slug": "{approval_slug}"},
+    ),
+    Row(
+        "v1:tier-detail",
+        "GET",
+        (401, 403, 404, 404, 200, 200),
+        kwargs={"slug": "{unlisted_slug}"},
+        variant="unlisted tier",
+    ),
+    Row(
+        "v1:tier-detail",
+        "PATCH",
+        admin_api(ok(200)),
+        kwargs={"slug": "{tier_slug}"},
+        data={"description": "Changed through the API"},
+        audit=("tier.updated",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-archive",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"slug": "{tier_slug}"},
+        audit=("tier.archived",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-retry-sync",
+        "POST",
+        admin_api(ok(202)),
+        kwargs={"slug": "{tier_slug}"},
+        audit=("tier.sync_retried",),
+        sync=True,
+    ),
+    Row(
+        "v1:customer-list",
+        "GET",
+        customer_api_read(ok(contains=('"Acme"',)), ok(contains=('"Globex"',), lacks=('"Acme"',))),
+    ),
+    Row("v1:customer-detail", "GET", customer_api_read(), kwargs={"pk": "{acme}"}),
+    Row(
+        "v1:membership-list",
+        "GET",
+        customer_api_read(ok(contains=("alice@acme.test",)), ok(lacks=("alice@acme.test",))),
+    ),
+    Row("v1:membership-detail", "GET", customer_api_read(), kwargs={"pk": "{membership}"}),
+    Row("v1:subscription-list", "GET", customer_api_read(200, 200)),
+    Row("v1:subscription-detail", "GET", customer_api_read(), kwargs={"pk": "{subscription}"}),
+    Row(
+        "v1:key-list",
+        "GET",
+        customer_api_read(ok(contains=("{acme_key}",)), ok(lacks=("{acme_key}",))),
+    ),
+    Row(
+        "v1:key-list",
+        "POST",
+        (401, 403, ok(201), 404, 403, ok(201)),
+        data={"name": "CI", "customer": "{acme}"},
+        audit=("key.created",),
+        sync=True,
+    ),
+    Row("v1:key-detail", "GET", customer_api_read(), kwargs=API_KEY),
+    Row(
+        "v1:key-detail",
+        "PATCH",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        kwargs=API_KEY,
+        data={"name": "renamed"},
+        audit=("key.renamed",),
+        sync=True,
+    ),
+    Row(
+        "v1:key-detail",
+        "PATCH",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        kwargs=API_KEY,
+        data={"enabled": False},
+        audit=("key.disabled",),
+        sync=True,
+        variant="disable",
+    ),
+    Row(
+        "v1:key-detail",
+        "DELETE",
+        (401, 403, ok(204), 404, 403, ok(204)),
+        kwargs=API_KEY,
+        audit=("key.revoked",),
+        sync=True,
+    ),
+    Row(
+        "v1:key-revoke",
+        "POST",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        kwargs=API_KEY,
+        audit=("key.revoked",),
+        sync=True,
+    ),
+    Row(
+        "v1:key-retry-sync",
+        "POST",
+        (401, 403, ok(202), 404, 403, ok(202)),
+        kwargs=API_KEY,
+        audit=("key.sync_retried",),
+        sync=True,
+    ),
+    # Only the key's creator may see its secret, once: not even an admin (README, "How API key
+    # secrets travel").
+    Row(
+        "v1:key-reveal",
+        "POST",
+        (401, 403, ok(200, contains=(SECRET,)), 404, 403, 403),
+        kwargs=API_KEY,
+        audit=("key.secret_revealed",),
+    ),
+    Row(
+        "v1:key-reveal",
+        "POST",
+        (
+            401,
+            403,
+            no(410, contains=("already been shown",)),
+            404,
+            403,
+            403,
+        ),
+        kwargs=API_KEY,
+        prepare="secret_shown",
+        variant="shown already",
+    ),
+    # Extra quota is the console's, through the API: staff only (customers 403 before any lookup).
+    Row(
+        "v1:key-extra-quota",
+        "POST",
+        admin_api(ok(200)),
+        kwargs=API_KEY,
+        data={"requests": 500},
+        audit=("key.quota_extended",),
+    ),
+    Row("v1:key-import-list", "GET", STAFF_API),
+    Row(
+        "v1:key-import-list",
+        "POST",
+        admin_api(ok(201)),
+        data={"csv": KEYS_CSV.decode(), "file_name": "keys.csv"},
+        audit=("keys.import_started",),
+        sync=True,
+    ),
+    Row("v1:key-import-detail", "GET", STAFF_API, kwargs={"pk": "{key_import}"}),
+    Row(
+        "v1:key-import-resume",
+        "POST",
+        admin_api(ok(202)),
+        kwargs={"pk": "{key_import}"},
+        audit=("keys.import_resumed",),
+        sync=True,
+        changes=False,
+    ),
+    Row("v1:usage-day-list", "GET", customer_api_read(200, 200)),
+    Row(
+        "v1:usage-summary-list",
+        "GET",
+        customer_api_read(ok(contains=('"Acme"',)), ok(lacks=('"Acme"',))),
+    ),
+    Row("v1:drift-tier-list", "GET", STAFF_API),
+    Row(
+        "v1:drift-tier-settle",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"slug": "{approval_slug}"},
+        data={"side": "ours"},
+        audit=("drift.pushed_ours",),
+        sync=True,
+    ),
+    Row("v1:drift-key-list", "GET", STAFF_API),
+    Row(
+        "v1:drift-key-settle",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"id": "{drifted_key}"},
+        data={"side": "ours"},
+        audit=("drift.pushed_ours",),
+        sync=True,
+    ),
+    # Any other path under /api/: the API's own JSON 404, whoever asks (there is nothing there).
+    Row("api/^.*$", "GET", everyone(404), path="/api/v2/keys"),
+]
