@@ -75,7 +75,7 @@ def run(control: LocalAwsControl) -> None:
     from portal.celery import app
     from portal.customers.services import customer_onboard
     from portal.usage.metrics import RANGES
-    from tests.integration.traffic import bulk_customers_with_usage
+    from tests.fixtures.traffic import bulk_customers_with_usage
 
     app.conf.task_always_eager = True
     reset_clients()

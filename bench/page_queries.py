@@ -4,7 +4,7 @@ Pages, through the Django test client, logged in: the customer usage page (/app/
 page (/app/) as Acme's owner, and the ops metrics page (/console/metrics/) as ops. Acme always
 has the same 3 keys with 5 days of usage each; the other N customers come from bulk_create (one
 key each, 5 UsageDay rows per key, every fifth key near its quota and every tenth over it:
-tests/integration/traffic.py's `bulk_customers_with_usage`). The ops page reads CloudWatch from
+tests/fixtures/traffic.py's `bulk_customers_with_usage`). The ops page reads CloudWatch from
 the local AWS (no datapoints; its cache is cleared before each measured request), which costs no
 database query either way.
 
@@ -45,7 +45,7 @@ def measure(n: int) -> dict[str, tuple[int, int, int]]:
     from portal.customers.services import customer_onboard
     from portal.usage.models import UsageDay
     from tests.conftest import FREE, PREMIUM, make_user
-    from tests.integration.traffic import bulk_customers_with_usage
+    from tests.fixtures.traffic import bulk_customers_with_usage
 
     today = timezone.now().date()
     found: dict[str, tuple[int, int, int]] = {}

@@ -25,7 +25,7 @@ from keys.services import (
     key_revoke as revoke_key,
 )
 from plans.selectors import active_subscription
-from portal.access import customer_required
+from portal.access import customer_required, restrict
 from portal.customers.models import Customer
 from portal.http import HtmxHttpRequest, client_ip
 
@@ -35,23 +35,24 @@ def _can_reveal(key: ApiKey, user: object) -> bool:
     return secret_state(key, user) == SecretState.READY
 
 
-def _own_key(customer: Customer, public_id: uuid.UUID) -> ApiKey:
-    """Another organisation's key is simply not found."""
-    return get_object_or_404(
-        ApiKey.objects.select_related("customer"), public_id=public_id, customer=customer
-    )
+def _own_key(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> ApiKey:
+    """Through the access policy: another organisation's key is simply not found."""
+    keys = restrict(ApiKey.objects.select_related("customer"), request.user, customer=customer)
+    return get_object_or_404(keys, public_id=public_id)
 
 
 @customer_required
 def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
-    keys = ApiKey.objects.filter(customer=customer).order_by("revoked_at", "-created_at")
+    keys = restrict(ApiKey.objects.all(), request.user, customer=customer).order_by(
+        "revoked_at", "-created_at"
+    )
     show_revoked = request.GET.get("revoked") == "1"
     if not show_revoked:
         keys = keys.filter(revoked_at__isnull=True)
     key_rows = list(keys)
     return render(
         request,
-        "customer/keys.html",
+        "keys/keys.html",
         {
             "customer": customer,
             "keys": key_rows,
@@ -77,17 +78,17 @@ def key_create(request: HttpRequest, customer: Customer) -> HttpResponse:
         else:
             return redirect("app:key", public_id=key.public_id)
     return render(
-        request, "customer/key_create.html", {"customer": customer, "error": error, "name": name}
+        request, "keys/key_create.html", {"customer": customer, "error": error, "name": name}
     )
 
 
 @never_cache
 @customer_required
 def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     return render(
         request,
-        "customer/key_detail.html",
+        "keys/key_detail.html",
         {
             "customer": customer,
             "key": key,
@@ -101,10 +102,10 @@ def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 @customer_required
 def key_status(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
     """The htmx-polled status block; once the key reaches AWS it offers the one-time secret."""
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     return render(
         request,
-        "customer/_key_status.html",
+        "keys/_key_status.html",
         {"key": key, "can_reveal": _can_reveal(key, request.user)},
     )
 
@@ -113,14 +114,14 @@ def key_status(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 @customer_required
 @require_POST
 def key_secret(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     try:
         secret = key_reveal_secret(actor=request.user, key=key, ip=client_ip(request))
     except SecretUnavailable as exc:
-        return render(request, "customer/_secret_gone.html", {"key": key, "reason": str(exc)})
+        return render(request, "keys/_secret_gone.html", {"key": key, "reason": str(exc)})
     response = render(
         request,
-        "customer/_secret_once.html",
+        "keys/_secret_once.html",
         {"key": key, "secret": secret, "invoke_urls": invoke_urls_for(customer)},
     )
     response["Cache-Control"] = "no-store"
@@ -130,7 +131,7 @@ def key_secret(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 @customer_required
 @require_POST
 def key_rename(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     try:
         rename_key(
             actor=request.user, key=key, name=request.POST.get("name", ""), ip=client_ip(request)
@@ -145,7 +146,7 @@ def key_rename(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 @customer_required
 @require_POST
 def key_enabled(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     enabled = request.POST.get("enabled") == "1"
     try:
         key_set_enabled(actor=request.user, key=key, enabled=enabled, ip=client_ip(request))
@@ -164,7 +165,7 @@ def key_enabled(request: HttpRequest, customer: Customer, public_id: uuid.UUID) 
 @customer_required
 @require_POST
 def key_revoke(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     try:
         revoke_key(actor=request.user, key=key, ip=client_ip(request))
     except ValidationError as exc:
@@ -177,13 +178,13 @@ def key_revoke(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
 @customer_required
 @require_POST
 def key_retry(request: HtmxHttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
-    key = _own_key(customer, public_id)
+    key = _own_key(request, customer, public_id)
     key_retry_sync(actor=request.user, key=key, ip=client_ip(request))
     if request.htmx:
         key.refresh_from_db()
         return render(
             request,
-            "customer/_key_status.html",
+            "keys/_key_status.html",
             {"key": key, "can_reveal": _can_reveal(key, request.user)},
         )
     return redirect("app:key", public_id=key.public_id)

@@ -24,7 +24,7 @@ def _form_page(
 ) -> HttpResponse:
     return render(
         request,
-        "admin_console/key_import.html",
+        "keys/key_import.html",
         {
             "imp": None,
             "error": error,
@@ -91,14 +91,14 @@ def _progress_context(imp: KeyImport) -> dict[str, object]:
 @staff_required
 def key_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     imp = get_object_or_404(KeyImport, pk=import_id)
-    return render(request, "admin_console/key_import.html", _progress_context(imp))
+    return render(request, "keys/key_import.html", _progress_context(imp))
 
 
 @staff_required
 @never_cache
 def key_import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
     imp = get_object_or_404(KeyImport, pk=import_id)
-    return render(request, "admin_console/_key_import_progress.html", _progress_context(imp))
+    return render(request, "keys/_key_import_progress.html", _progress_context(imp))
 
 
 @staff_required

@@ -21,6 +21,17 @@ from portal.wording import quota_in_words, rate_in_words, throttle_in_words
 MAX_RATE = Decimal("10000")
 MAX_BURST = 5000
 MAX_QUOTA = 2_147_483_647
+# A tier's throttle and a method's alike.
+RATE_LIMITS = [
+    MinValueValidator(Decimal("0.01"), "The rate must be above 0 requests per second."),
+    MaxValueValidator(
+        MAX_RATE, "API Gateway allows at most 10,000 requests per second per account."
+    ),
+]
+BURST_LIMITS = [
+    MinValueValidator(1, "The burst must be at least 1 request."),
+    MaxValueValidator(MAX_BURST, "API Gateway allows a burst of at most 5,000 requests."),
+]
 
 
 class ApiStage(models.Model):
@@ -117,21 +128,13 @@ class Plan(SyncState):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[
-            MinValueValidator(Decimal("0.01"), "The rate must be above 0 requests per second."),
-            MaxValueValidator(
-                MAX_RATE, "API Gateway allows at most 10,000 requests per second per account."
-            ),
-        ],
+        validators=RATE_LIMITS,
     )
     throttle_burst = models.PositiveIntegerField(
         "burst (requests)",
         null=True,
         blank=True,
-        validators=[
-            MinValueValidator(1, "The burst must be at least 1 request."),
-            MaxValueValidator(MAX_BURST, "API Gateway allows a burst of at most 5,000 requests."),
-        ],
+        validators=BURST_LIMITS,
     )
     quota_limit = models.PositiveBigIntegerField(
         "quota (requests)",
@@ -195,9 +198,7 @@ class Plan(SyncState):
 
     @property
     def rate_words(self) -> str:
-        return (
-            rate_in_words(self.throttle_rate) if self.throttle_rate is not None else "no rate limit"
-        )
+        return rate_in_words(self.throttle_rate)
 
     @property
     def throttle_words(self) -> str:
@@ -285,19 +286,11 @@ class MethodThrottle(models.Model):
         "rate (requests per second)",
         max_digits=8,
         decimal_places=2,
-        validators=[
-            MinValueValidator(Decimal("0.01"), "The rate must be above 0 requests per second."),
-            MaxValueValidator(
-                MAX_RATE, "API Gateway allows at most 10,000 requests per second per account."
-            ),
-        ],
+        validators=RATE_LIMITS,
     )
     burst = models.PositiveIntegerField(
         "burst (requests)",
-        validators=[
-            MinValueValidator(1, "The burst must be at least 1 request."),
-            MaxValueValidator(MAX_BURST, "API Gateway allows a burst of at most 5,000 requests."),
-        ],
+        validators=BURST_LIMITS,
     )
 
     class Meta:
@@ -362,8 +355,13 @@ class SubscriptionQuerySet(models.QuerySet["Subscription"]):
         return self.filter(status=SubscriptionStatus.ACTIVE)
 
 
-# The same rule through a relation (`Customer.subscriptions`, `Plan.subscriptions`).
-ACTIVE_SUBSCRIPTION = Q(subscriptions__status=SubscriptionStatus.ACTIVE)
+def active_subscription_through(path: str) -> Q:
+    """The same rule through a relation: `path` leads to Subscription ("subscriptions",
+    "key__customer__subscriptions")."""
+    return Q(**{f"{path}__status": SubscriptionStatus.ACTIVE})
+
+
+ACTIVE_SUBSCRIPTION = active_subscription_through("subscriptions")
 
 
 class Subscription(models.Model):
@@ -396,3 +394,7 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} on {self.plan} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == SubscriptionStatus.ACTIVE

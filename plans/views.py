@@ -40,7 +40,7 @@ def stage_list(request: HtmxHttpRequest) -> HttpResponse:
         ApiStage.objects.order_by("-last_seen_at").values_list("last_seen_at", flat=True).first()
     )
     discovering = bool(requested and (last_seen is None or last_seen < requested))
-    template = "admin_console/_stage_table.html" if request.htmx else "admin_console/stages.html"
+    template = "plans/_stage_table.html" if request.htmx else "plans/stages.html"
     return render(
         request,
         template,
@@ -91,7 +91,7 @@ def tier_list(request: HttpRequest) -> HttpResponse:
         plans = plans.filter(archived_at__isnull=True)
     return render(
         request,
-        "admin_console/tiers.html",
+        "plans/tiers.html",
         {
             "plans": plans,
             "show_archived": show_archived,
@@ -143,7 +143,7 @@ def _tier_form_page(
 ) -> HttpResponse:
     return render(
         request,
-        "admin_console/tier_form.html",
+        "plans/tier_form.html",
         {
             "form": form,
             "plan": plan,
@@ -225,7 +225,7 @@ def my_tier(request: HttpRequest, customer: Customer) -> HttpResponse:
     plans = tiers_offered().prefetch_related("stages")
     return render(
         request,
-        "customer/tier.html",
+        "plans/my_tier.html",
         {"customer": customer, "subscription": subscription, "plans": plans},
     )
 

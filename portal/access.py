@@ -36,8 +36,9 @@ def is_admin(user: Any) -> bool:
 
 
 def organisation_of(user: Any) -> Customer | None:
-    """The organisation a signed-in customer acts for, or None (staff, or nobody's member)."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    """The organisation a signed-in customer acts for, or None (staff have none of their own,
+    and nor has someone who belongs to no organisation)."""
+    if user is None or not getattr(user, "is_authenticated", False) or is_staff(user):
         return None
     return customer_for_user(user)
 

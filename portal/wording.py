@@ -5,15 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 
-def rate_in_words(rate: Decimal) -> str:
-    """ "50 req/s", "2.5 req/s", "10,000 req/s"."""
+def rate_in_words(rate: Decimal | None) -> str:
+    """ "50 req/s", "2.5 req/s", "10,000 req/s", or "no rate limit"."""
+    if rate is None:
+        return "no rate limit"
     return f"{rate.normalize():,f} req/s"
 
 
 def throttle_in_words(rate: Decimal | None, burst: int | None) -> str:
     """ "50 req/s, burst 100", or "no rate limit"."""
     if rate is None:
-        return "no rate limit"
+        return rate_in_words(None)
     return f"{rate_in_words(rate)}, burst {burst or 0:,}"
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: named people, tiers, the local AWS server and a real Celery worker.
+"""Shared fixtures: named people, tiers, the local AWS server, a real Celery worker, the demo API's
+stage and tiers in the local AWS, and what the REST API tests share (keys, sent tasks).
 
 The people follow the healthchecks habit: `admin` runs the console, `ops` reads it, `alice` owns
 Acme, `bob` owns Globex, and `charlie` belongs to no organisation.
@@ -16,11 +17,13 @@ import boto3
 import pytest
 from django.test import Client
 
+from keys.models import ApiKey
+from keys.services import key_create
 from localaws.demo_api import ensure_demo_api
 from localaws.server import LocalAwsServer
 from localaws.testing import LocalAwsControl, start_local_aws
 from plans.models import ApiStage, Plan
-from plans.services import plan_create
+from plans.services import plan_create, stage_set_available, stages_discover
 from portal.accounts.models import StaffRole, User
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
@@ -227,6 +230,62 @@ def settle() -> Callable[..., None]:
         wait_until(settled, timeout, "every tier and key to leave 'pending'")
 
     return wait
+
+
+# --- the demo API's stage and tiers in the local AWS (with the worker) --------------------------
+
+
+@pytest.fixture
+def live_stage(worker: Any, demo_api: tuple[str, str]) -> ApiStage:
+    """The demo API's stage, discovered from the local AWS and offered to tiers."""
+    stages_discover()
+    stage = ApiStage.objects.get(rest_api_id=demo_api[0], stage_name=demo_api[1])
+    return stage_set_available(actor=None, stage=stage, available=True)
+
+
+@pytest.fixture
+def live_tiers(live_stage: ApiStage, settle: Any) -> dict[str, Plan]:
+    plans = {
+        spec["name"]: plan_create(actor=None, data=dict(spec), stages=[live_stage])
+        for spec in (FREE, PREMIUM)
+    }
+    settle()
+    for plan in plans.values():
+        plan.refresh_from_db()
+    return plans
+
+
+# --- the REST API (its client is tests/fixtures/api.py) ---------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def generous_rate(settings: Any) -> None:
+    """Throttling is tested on its own; elsewhere the rate never gets in the way."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "100000/min"},
+    }
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
+    """The tasks sent once a transaction commits (portal.sync.enqueue_on_commit), by name and
+    arguments; run them with django_capture_on_commit_callbacks(execute=True)."""
+    from portal import sync
+
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr(sync, "send_task", lambda name, *args: sent.append((name, args)))
+    return sent
+
+
+@pytest.fixture
+def acme_key(alice: User, acme: Customer) -> ApiKey:
+    return key_create(actor=alice, customer=acme, name="production")
+
+
+@pytest.fixture
+def globex_key(bob: User, globex: Customer) -> ApiKey:
+    return key_create(actor=bob, customer=globex, name="globex-prod")
 
 
 @pytest.fixture(autouse=True)

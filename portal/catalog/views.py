@@ -15,6 +15,7 @@ from django.shortcuts import render
 from keys.models import ApiKey
 from plans.models import ApiStage
 from plans.selectors import active_subscription, tiers_offered
+from portal.access import organisation_of
 from portal.catalog.presenters import (
     KEY_PLACEHOLDER,
     invoke_url,
@@ -26,14 +27,10 @@ from portal.catalog.presenters import (
 )
 from portal.catalog.services import current_document
 from portal.customers.models import Customer
-from portal.customers.selectors import customer_for_user
 
 
 def _customer(request: HttpRequest) -> Customer | None:
-    user = request.user
-    if not user.is_authenticated or user.is_tollgate_staff:
-        return None
-    return customer_for_user(user)
+    return organisation_of(request.user)
 
 
 def _offered_stages() -> Q:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from keys.models import ApiKey
 from keys.services import key_retry_sync
-from plans.models import Plan, Subscription, SubscriptionStatus
+from plans.models import Plan, Subscription
 from plans.services import plan_retry_sync
 from portal.access import admin_required, staff_required
 from portal.customers.models import Customer
@@ -31,7 +31,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     attention_plans = unsettled_tiers()
     return render(
         request,
-        "admin_console/overview.html",
+        "console/overview.html",
         {
             "tier_counts": status_counts(Plan),
             "key_counts": status_counts(ApiKey),
@@ -66,19 +66,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     )
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(slug__icontains=query))
-    return render(
-        request, "admin_console/customers.html", {"customers": customers[:500], "query": query}
-    )
+    return render(request, "console/customers.html", {"customers": customers[:500], "query": query})
 
 
 @staff_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     subscriptions = customer.subscriptions.select_related("plan").order_by("-created_at")
-    active = next((s for s in subscriptions if s.status == SubscriptionStatus.ACTIVE), None)
+    active = next((s for s in subscriptions if s.is_active), None)
     return render(
         request,
-        "admin_console/customer_detail.html",
+        "console/customer_detail.html",
         {
             "customer": customer,
             "members": customer.memberships.select_related("user"),

@@ -22,7 +22,7 @@ KINDS: dict[str, type[SyncState]] = {"tier": Plan, "key": ApiKey}
 def drift_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "admin_console/drift.html",
+        "reconcile/drift.html",
         {
             "drifted": drift_rows(),
             "unsettled_tiers": unsettled_tiers(),
@@ -73,7 +73,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
     run = latest_run()
     return render(
         request,
-        "admin_console/import.html",
+        "reconcile/import.html",
         {
             "run": run,
             "foreign_plans": run.foreign_usage_plans if run else [],

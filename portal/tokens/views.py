@@ -39,7 +39,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             form = TokenForm()
     response = render(
         request,
-        "account/tokens.html",
+        "tokens/tokens.html",
         {
             "form": form,
             "issued": issued,

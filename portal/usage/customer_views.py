@@ -28,7 +28,7 @@ MAX_EXTRA = 2_147_483_647  # API Gateway's quotas are 32-bit integers
 def usage_page(request: HttpRequest, customer: Customer) -> HttpResponse:
     return render(
         request,
-        "customer/usage.html",
+        "usage/usage.html",
         {"customer": customer, "usage": customer_usage(customer), "can_grant": False},
     )
 
@@ -55,7 +55,7 @@ def console_customer_usage(request: HttpRequest, customer_id: int) -> HttpRespon
     customer = get_object_or_404(Customer, pk=customer_id)
     return render(
         request,
-        "admin_console/customer_usage.html",
+        "usage/console_customer_usage.html",
         {
             "customer": customer,
             "usage": customer_usage(customer),

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from keys.models import ApiKey
-from plans.models import Plan, QuotaPeriod, Subscription, SubscriptionStatus
+from plans.models import Plan, QuotaPeriod, Subscription, active_subscription_through
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
 from portal.customers.models import Membership, MembershipRole
@@ -128,11 +128,12 @@ def _crossings(today: datetime.date) -> list[_Crossing]:
         period_start, _ = period_bounds(period, today)
         found += (
             UsageDay.objects.filter(
+                # One filter() call: the subscription that is active is the one on this plan.
+                active_subscription_through("key__customer__subscriptions"),
+                key__customer__subscriptions__plan=F("plan"),
                 plan__quota_period=period,
                 plan__quota_limit__isnull=False,
                 date__gte=period_start,
-                key__customer__subscriptions__status=SubscriptionStatus.ACTIVE,
-                key__customer__subscriptions__plan=F("plan"),
             )
             .values("key", "plan__quota_limit")
             .annotate(total=Sum("used"))
@@ -197,7 +198,7 @@ def send_quota_alerts(*, today: datetime.date | None = None) -> int:
             EmailMessage(
                 subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
                 body=render_to_string(
-                    "emails/quota_alert.txt",
+                    "usage/quota_alert.txt",
                     {
                         "key": key,
                         "customer": key.customer,

@@ -24,7 +24,7 @@ from tests.access.matrix import MATRIX, ROLES, Expect, Row
 # Routes that are not Tollgate's own, by URL prefix, and why they need no row here.
 THIRD_PARTY = {
     "accounts/": "django-allauth's own views (sign-up, login, password reset, e-mail); "
-    "Tollgate's use of them is tested in tests/pages/test_signup.py",
+    "Tollgate's use of them is tested in tests/customers/test_signup_page.py",
     "django-admin/": "Django's admin site: its own is_staff/permission checks, not Tollgate's",
     "api/schema/": "drf-spectacular's OpenAPI document (public); tested in tests/api/test_schema.py",
     "api/docs/": "drf-spectacular's Swagger UI of that document (public, sidecar assets)",

@@ -18,8 +18,8 @@ from portal.customers.models import Customer
 from portal.tokens.models import TokenScope
 from portal.usage import metrics as usage_metrics
 from portal.usage.metrics import Fetched, Range
-from tests.api.conftest import api_as
 from tests.conftest import ENTERPRISE
+from tests.fixtures.api import api_as
 
 PEOPLE = ("anonymous", "alice", "ops", "admin")
 

@@ -23,7 +23,7 @@ from keys.models import ApiKey
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.accounts.models import User
-from tests.api.conftest import token_for
+from tests.fixtures.api import token_for
 
 
 def test_the_schema_is_valid_openapi_and_documents_errors(db: None) -> None:

@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from portal.accounts.models import User
 from portal.customers.services import customer_onboard
 from tests.conftest import PASSWORD, make_user
-from tests.integration.conftest import live_stage, live_tiers  # noqa: F401
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

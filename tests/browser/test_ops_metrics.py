@@ -15,7 +15,7 @@ from plans.models import Plan
 from portal.accounts.models import StaffRole
 from tests.browser.conftest import shot, sign_in
 from tests.conftest import make_user
-from tests.integration.traffic import make_traffic_customers
+from tests.fixtures.traffic import make_traffic_customers
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -34,7 +34,7 @@ from portal.sync import SyncStatus
 from portal.usage import metrics as usage_metrics
 from portal.usage.models import UsageDay
 from tests.conftest import login
-from tests.pages.test_ops_metrics_page import fake_metrics
+from tests.usage.test_ops_metrics_page import fake_metrics
 
 BASELINE = Path(__file__).with_name("baseline.json")
 TODAY = timezone.now().date()

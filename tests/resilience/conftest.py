@@ -14,7 +14,6 @@ from plans.services import plan_create
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
 from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user
-from tests.integration.conftest import live_stage, live_tiers  # noqa: F401 - shared fixtures
 
 # The real API Gateway budgets (portal/aws/limiter.py) allow one UpdateUsagePlan per 20 s: a
 # test that edits tiers dozens of times would take many minutes. These keep every budget in

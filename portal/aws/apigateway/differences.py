@@ -1,8 +1,9 @@
 """Where AWS and Tollgate disagree about a usage plan or an API key, in words.
 
 Drift reports show these to a person deciding whose version wins, so each field is worded the
-same way for both sides (e.g. "10 req/s, burst 20", "1000 per month") and can be compared at a
-glance. Nothing here calls AWS: both sides arrive as specs.
+same way for both sides, in the words every page uses (portal/wording.py: "10 req/s, burst
+20", "1,000 requests per month"), and can be compared at a glance. Nothing here calls AWS: both
+sides arrive as specs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from portal.aws.apigateway.specs import (
     Throttle,
     UsagePlanSpec,
 )
+from portal.wording import quota_in_words, throttle_in_words
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,16 @@ def _method_words(limits: frozenset[MethodLimit]) -> str:
 
 
 def _throttle_words(throttle: Throttle | None) -> str:
-    return f"{throttle.rate.normalize():f} req/s, burst {throttle.burst}" if throttle else "none"
+    if throttle is None:
+        return throttle_in_words(None, None)
+    return throttle_in_words(throttle.rate, throttle.burst)
 
 
 def _quota_words(quota: Quota | None) -> str:
     if quota is None:
-        return "none"
-    offset = f", offset {quota.offset}" if quota.offset else ""
-    return f"{quota.limit} per {quota.period.lower()}{offset}"
+        return quota_in_words(None, "")
+    offset = f", offset {quota.offset:,}" if quota.offset else ""
+    return quota_in_words(quota.limit, f"per {quota.period.lower()}") + offset
 
 
 def _stage_words(stages: frozenset[StageRef]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from portal.wording import throttle_in_words
+
 # Every object we create carries this tag, so a create that crashed before we saved the AWS id
 # is found and adopted on the next attempt instead of being created twice.
 OWNER_TAG = "tollgate:id"
@@ -69,7 +71,7 @@ class MethodLimit:
 
     def words(self) -> str:
         return f"{self.http_method} {self.resource_path} on {self.stage.patch_value}: " + (
-            f"{self.rate.normalize():f} req/s, burst {self.burst}"
+            throttle_in_words(self.rate, self.burst)
         )
 
 
