@@ -21,6 +21,7 @@ from keys.services import MAX_NAME_LENGTH
 from plans.models import Subscription
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
+from portal.errors import Refused
 
 MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -31,12 +32,11 @@ COLUMNS = (*REQUIRED_COLUMNS, "enabled")
 KEY_CHARACTERS = re.compile(r"^[!#-&(-+\--~]+$")
 
 
-class FileRefused(Exception):
-    """The whole file was refused; nothing was changed."""
+class FileRefused(Refused):
+    """The whole file was refused; nothing was changed (a 400 in the API)."""
 
     def __init__(self, message: str, rows: list[CheckedRow] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.rows = rows or []
 
 

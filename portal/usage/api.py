@@ -25,7 +25,7 @@ from plans.api.filters import CustomerFilter
 from plans.models import MAX_QUOTA
 from plans.selectors import active_subscription
 from portal.customers.models import Customer
-from portal.errors import PermanentSyncError, Refused, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 from portal.rest.errors import ServiceUnavailable
 from portal.rest.filters import IdFilter
 from portal.rest.permissions import STAFF
@@ -35,7 +35,7 @@ from portal.usage import metrics as usage_metrics
 from portal.usage.models import UsageDay
 from portal.usage.periods import resets_at
 from portal.usage.selectors import CustomerUsage, usage_summaries
-from portal.usage.services import ExtraQuotaRefused, grant_extra_quota
+from portal.usage.services import grant_extra_quota
 
 # --- usage days ---------------------------------------------------------------------------------
 
@@ -345,12 +345,9 @@ class ExtraQuotaView(APIView):
         body = ExtraQuotaSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         extra = body.validated_data["requests"]
-        try:
-            remaining = grant_extra_quota(
-                actor=request.user, key=key, extra=extra, ip=request_ip(request)
-            )
-        except ExtraQuotaRefused as exc:
-            raise Refused(str(exc)) from exc
+        remaining = grant_extra_quota(
+            actor=request.user, key=key, extra=extra, ip=request_ip(request)
+        )
         subscription = active_subscription(key.customer)
         period = subscription.plan.quota_period if subscription else ""
         granted = {

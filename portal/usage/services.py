@@ -24,7 +24,7 @@ from plans.models import Plan, QuotaPeriod, Subscription, active_subscription_th
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
 from portal.customers.models import Membership, MembershipRole
-from portal.errors import PermanentSyncError, TransientSyncError
+from portal.errors import PermanentSyncError, Refused, TransientSyncError
 from portal.sync import object_lock
 from portal.usage.models import QuotaAlert, UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds
@@ -221,8 +221,8 @@ def send_quota_alerts(*, today: datetime.date | None = None) -> int:
 # --- extra quota --------------------------------------------------------------------------------
 
 
-class ExtraQuotaRefused(Exception):
-    pass
+class ExtraQuotaRefused(Refused):
+    """Extra quota cannot be granted to this key now (a 400 in the API)."""
 
 
 def grant_extra_quota(*, actor: object, key: ApiKey, extra: int, ip: str | None = None) -> int:
