@@ -25,11 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def no_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Services send nothing: the test drives every sync itself, in order."""
-    from keys.tasks import sync_key
-    from plans.tasks import sync_plan
-
-    monkeypatch.setattr(sync_key, "apply_async", lambda *a, **k: None)
-    monkeypatch.setattr(sync_plan, "apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(sync, "send_task", lambda name, *args: None)
 
 
 def test_a_create_that_lands_after_the_key_was_revoked_is_removed_by_reconcile(
