@@ -75,6 +75,7 @@ def run(control: LocalAwsControl) -> None:
     from portal.celery import app
     from portal.customers.services import customer_onboard
     from portal.usage.metrics import RANGES
+    from tests.conftest import make_user
     from tests.fixtures.traffic import bulk_customers_with_usage
 
     app.conf.task_always_eager = True
@@ -98,7 +99,7 @@ def run(control: LocalAwsControl) -> None:
         )
     }  # fmt: skip
     for n in range(10):
-        owner = User.objects.create_user(email=f"owner{n}@bench.test", password="x")
+        owner = make_user(f"owner{n}@bench.test")  # with a confirmed address, as key_create asks
         customer = customer_onboard(owner=owner, organisation_name=f"Customer {n}")
         tier = ("Free", "Premium", "Enterprise")[n % 3]
         if tier != "Free":

@@ -8,12 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from keys.models import ApiKey
 from keys.selectors import SecretState, reveal_window_hours, secret_state
+from portal.access import is_staff
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
@@ -35,6 +37,19 @@ from portal.sync import (
 
 MAX_LIVE_KEYS_PER_CUSTOMER = 50
 MAX_NAME_LENGTH = 64
+EMAIL_NOT_CONFIRMED = (
+    "Confirm your email address first: follow the link in the email we sent you (sign in "
+    "again to have it sent once more), then create the key."
+)
+
+
+def _require_confirmed_email(actor: Any) -> None:
+    """A customer creates keys only once their primary address is verified (allauth). Staff and
+    system calls (`actor=None`: imports, adoption, the demo) are not asked."""
+    if actor is None or is_staff(actor):
+        return
+    if not EmailAddress.objects.filter(user=actor, primary=True, verified=True).exists():
+        raise ValidationError(EMAIL_NOT_CONFIRMED)
 
 
 def _clean_name(customer: Customer, name: str, *, exclude_pk: int | None = None) -> str:
@@ -54,6 +69,7 @@ def _clean_name(customer: Customer, name: str, *, exclude_pk: int | None = None)
 @transaction.atomic
 def key_create(*, actor: Any, customer: Customer, name: str, ip: str | None = None) -> ApiKey:
     """A new key; API Gateway generates its secret inside the sync task (see README)."""
+    _require_confirmed_email(actor)
     Customer.objects.select_for_update().filter(pk=customer.pk).first()
     name = _clean_name(customer, name)
     if ApiKey.objects.live().filter(customer=customer).count() >= MAX_LIVE_KEYS_PER_CUSTOMER:

@@ -19,7 +19,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from portal.customers.models import Customer
+from portal.customers.models import Customer, Membership, MembershipRole
 from portal.customers.selectors import customer_for_user
 
 View = Callable[..., HttpResponse]
@@ -58,6 +58,15 @@ def restrict(
         return queryset.none()
     path = getattr(queryset.model, "customer_path", "customer")
     return queryset.filter(**{path: customer.pk})
+
+
+def is_owner_of(user: Any, customer: Customer | None) -> bool:
+    """An owner of this organisation (members are not): reads its audit log."""
+    if customer is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return Membership.objects.filter(
+        user_id=user.pk, customer_id=customer.pk, role=MembershipRole.OWNER
+    ).exists()
 
 
 def may_change_anything(user: Any) -> bool:

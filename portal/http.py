@@ -1,3 +1,6 @@
+import ipaddress
+
+from django.conf import settings
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -8,6 +11,29 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The address recorded in audit events."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The address recorded in audit events: the client's, as the trusted proxies saw it.
+
+    With `TOLLGATE["TRUSTED_PROXY_COUNT"]` = N (env `TOLLGATE_TRUSTED_PROXY_COUNT`, default 0)
+    N proxies stand in front of Tollgate, the nearest one being REMOTE_ADDR. Each appends the
+    address it was connected from to X-Forwarded-For, so the right-most N hops of
+    "X-Forwarded-For, REMOTE_ADDR" are proxies and the one before them — X-Forwarded-For's N-th
+    entry from the right — is the client. Anything to the left of it is whatever the client
+    chose to send, so it is never read. With 0, or a header too short or not an IP address
+    there, REMOTE_ADDR is the answer.
+    """
+    remote = _valid_ip(request.META.get("REMOTE_ADDR") or "")
+    trusted = int(settings.TOLLGATE.get("TRUSTED_PROXY_COUNT", 0) or 0)
+    if trusted <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(hops) < trusted or not hops[-trusted]:
+        return remote
+    return _valid_ip(hops[-trusted]) or remote

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -182,7 +183,12 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# A customer confirms their address before creating API keys (keys.services.key_create), and
+# sign-up and password reset answer the same whether an address is registered or not:
+# allauth's enumeration prevention needs "mandatory" verification to hide a taken address at
+# sign-up (with "optional", uniqueness wins and the form says the address is taken).
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_FORMS = {"signup": "portal.customers.forms.OrganisationSignupForm"}
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_GET = False
@@ -248,6 +254,23 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): every script, style, font and image comes from Tollgate
+# itself; no inline script or style (htmx's indicator styles are off, see templates/base.html).
+# The Swagger UI and ReDoc pages relax it for themselves (portal/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -277,6 +300,9 @@ TOLLGATE: dict[str, Any] = {
     "SECRET_REVEAL_WINDOW_HOURS": int(os.environ.get("TOLLGATE_SECRET_REVEAL_WINDOW_HOURS", "24")),
     # First retry of a throttled or failed AWS call waits up to this long, doubling each time.
     "SYNC_BACKOFF_BASE_SECONDS": float(os.environ.get("TOLLGATE_SYNC_BACKOFF_BASE_SECONDS", "2")),
+    # How many proxies in front of Tollgate append to X-Forwarded-For (portal.http.client_ip);
+    # 0: the connecting address (REMOTE_ADDR) is the client's.
+    "TRUSTED_PROXY_COUNT": int(os.environ.get("TOLLGATE_TRUSTED_PROXY_COUNT", "0")),
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -314,7 +340,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["portal.rest.throttling.PerUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("TOLLGATE_API_RATE", "1200/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON bounded in size (413) and nesting depth (400): never a RecursionError's 500.
+    "DEFAULT_PARSER_CLASSES": ["portal.rest.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.TollgateAutoSchema",
     "EXCEPTION_HANDLER": "portal.rest.errors.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

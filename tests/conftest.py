@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from allauth.account.models import EmailAddress
 from django.test import Client
 
 from keys.models import ApiKey
@@ -64,8 +65,12 @@ ENTERPRISE: dict[str, Any] = {
 # --- people -----------------------------------------------------------------------------------
 
 
-def make_user(email: str, role: str = StaffRole.NONE) -> User:
-    return User.objects.create_user(email=email, password=PASSWORD, staff_role=role)
+def make_user(email: str, role: str = StaffRole.NONE, *, verified: bool = True) -> User:
+    """A person who signed up and (unless `verified=False`) confirmed their address, as
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory" asks before they sign in or create keys."""
+    user = User.objects.create_user(email=email, password=PASSWORD, staff_role=role)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    return user
 
 
 @pytest.fixture

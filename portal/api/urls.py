@@ -3,13 +3,18 @@
 Every domain keeps its endpoints in its own `api` module; this router puts them under /api/v1/
 (the names are `v1:<basename>-<action>`)."""
 
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import SimpleRouter
 
 from keys.api import views as keys
 from plans.api import views as plans
-from portal.api import views
+from portal.api import tokens, views
 from portal.api.schema import API_DESCRIPTION
 from portal.reconcile import api as reconcile
 from portal.rest.errors import not_found
@@ -24,6 +29,7 @@ router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("subscriptions", plans.SubscriptionViewSet, basename="subscription")
 router.register("keys", keys.KeyViewSet, basename="key")
 router.register("key-imports", keys.KeyImportViewSet, basename="key-import")
+router.register("tokens", tokens.TokenViewSet, basename="token")
 router.register("usage/days", usage.UsageDayViewSet, basename="usage-day")
 router.register("usage/summary", usage.UsageSummaryViewSet, basename="usage-summary")
 router.register("sync/drift/tiers", reconcile.TierDriftViewSet, basename="drift-tier")
@@ -60,6 +66,8 @@ v1 = [
     *router.urls,
 ]
 
+DOCS_CSP = {"style-src": ["'unsafe-inline'"]}
+
 urlpatterns = [
     path("v1/", include((v1, "api"), namespace="v1")),
     path(
@@ -67,7 +75,21 @@ urlpatterns = [
         SpectacularAPIView.as_view(custom_settings={"DESCRIPTION": API_DESCRIPTION}),
         name="api-schema",
     ),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The docs pages keep the site's Content-Security-Policy (portal/settings.py) but for what
+    # their bundles need: Swagger UI and ReDoc write <style> elements and style attributes, and
+    # ReDoc searches in a worker it makes from a blob: URL. Swagger UI's start-up script is a
+    # file of its own (the split view's ?script), so no inline script runs anywhere.
+    path(
+        "docs/",
+        csp_update(DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    path(
+        "redoc/",
+        csp_update({**DOCS_CSP, "worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
     re_path(r"^.*$", not_found),
 ]

@@ -2,7 +2,8 @@
 
     {"type": "validation_error", "title": "Invalid input", "detail": "…", "errors": {field: [msg]}}
 
-`errors` is empty unless the request had field errors. A service's Django ValidationError becomes
+`errors` is empty unless the request had field errors. A body over DATA_UPLOAD_MAX_MEMORY_SIZE is
+a 413 and one nested too deep a 400 (portal/rest/parsers.py), never a 500. A service's Django ValidationError becomes
 a 400 with its field errors; a service's refusal (`portal.errors.Refused` or a subclass) becomes
 its `status` with `type` set to its `code` (409 not yet, 410 no longer, 403 not allowed); anything
 unexpected becomes a logged 500 with the same shape.
@@ -13,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -50,6 +52,22 @@ class ServiceUnavailable(exceptions.APIException):
         self.wait = wait
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE bytes: refused before it is parsed."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int | None = None) -> None:
+        detail = (
+            f"The request body is larger than {limit:,} bytes; send less at a time."
+            if limit
+            else None
+        )
+        super().__init__(detail)
+
+
 class Refusal(exceptions.APIException):
     """A service's refusal (portal.errors.Refused) as DRF sees it: its status, code and message."""
 
@@ -67,6 +85,7 @@ TITLES = {
     406: "Not acceptable",
     409: "Conflict",
     410: "Gone",
+    413: "Content too large",
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Server error",
@@ -124,6 +143,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # read outside the parser (e.g. request.body)
+        exc = PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if not isinstance(exc, exceptions.APIException):
         view = context.get("view")
         logger.exception("unexpected error in %s", type(view).__name__ if view else "the API")

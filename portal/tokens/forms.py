@@ -2,11 +2,11 @@ from django import forms
 
 from portal.tokens.models import TokenScope
 
+# Every token expires, at most a year after it is made (portal.tokens.services.MAX_LIFETIME).
 EXPIRY_CHOICES = [
     ("30", "in 30 days"),
     ("90", "in 90 days"),
     ("365", "in one year"),
-    ("", "never"),
 ]
 
 
@@ -18,5 +18,12 @@ class TokenForm(forms.Form):
         help_text="A read-only token is refused on every request that changes something.",
     )
     expires_in = forms.ChoiceField(
-        choices=EXPIRY_CHOICES, initial="90", required=False, label="Expires"
+        choices=EXPIRY_CHOICES,
+        initial="90",
+        label="Expires",
+        help_text="Every token expires, at most a year from now.",
+        error_messages={
+            "required": "Choose when the token expires: at most one year from now.",
+            "invalid_choice": "Choose when the token expires: at most one year from now.",
+        },
     )

@@ -1,4 +1,9 @@
-"""Personal access tokens: create (shown once), revoke, and find the one a request presents."""
+"""Personal access tokens: create (shown once), revoke, and find the one a request presents.
+
+Every token expires, at most a year after it is created (README: "at most a year"); this service
+refuses anything else, whoever calls it: the settings page, the REST API, a script. A person
+revokes their own tokens; admins revoke anyone's (portal.access.may_change_anything).
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from portal.access import may_change_anything
 from portal.audit.services import audit
+from portal.errors import NotAllowed
 from portal.tokens.models import PersonalAccessToken, TokenScope
 
 TOKEN_PREFIX = "tg"
 PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 MAX_LIFETIME = timedelta(days=366)  # "at most a year", with a day's slack for time zones
+EXPIRY_REQUIRED = "Choose when the token expires: at most one year from now."
+EXPIRY_PAST = "The expiry must be in the future."
+EXPIRY_TOO_LATE = "A token may live at most one year; choose an expiry within a year from now."
 LAST_USED_EVERY = timedelta(minutes=1)  # one write a minute at most, however busy the token
 MAX_TOKENS_PER_USER = 50
 
@@ -43,6 +53,7 @@ def token_create(
     expires_at: datetime | None,
     ip: str | None = None,
 ) -> IssuedToken:
+    """A new token, shown once. `expires_at` is required: no token lives longer than a year."""
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -52,11 +63,12 @@ def token_create(
     if scope not in TokenScope.values:
         errors["scope"] = ["Choose read or write."]
     now = timezone.now()
-    if expires_at is not None:
-        if expires_at <= now:
-            errors["expires_at"] = ["The expiry must be in the future."]
-        elif expires_at > now + MAX_LIFETIME:
-            errors["expires_at"] = ["A token may live at most one year."]
+    if expires_at is None:
+        errors["expires_at"] = [EXPIRY_REQUIRED]
+    elif expires_at <= now:
+        errors["expires_at"] = [EXPIRY_PAST]
+    elif expires_at > now + MAX_LIFETIME:
+        errors["expires_at"] = [EXPIRY_TOO_LATE]
     live = PersonalAccessToken.objects.filter(user=user, revoked_at__isnull=True)
     if live.count() >= MAX_TOKENS_PER_USER:
         errors["name"] = [f"You have {MAX_TOKENS_PER_USER} tokens already; revoke one first."]
@@ -87,6 +99,9 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(*, user: Any, token: PersonalAccessToken, ip: str | None = None) -> None:
+    """`user` revokes `token`: their own, or (admins only) anyone's. Revoking twice is a no-op."""
+    if token.user_id != getattr(user, "pk", None) and not may_change_anything(user):
+        raise NotAllowed("Only Tollgate admins can revoke another person's token.")
     updated = PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

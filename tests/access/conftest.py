@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -190,7 +191,9 @@ def world(
     started = login(admin).post(reverse("console:key-import"), {"file": upload})
     assert started.status_code == 302, started.content.decode()[:500]
     key_import = model("keys.KeyImport")._default_manager.get(file_name="first.csv")
-    alice_token = token_create(user=alice, name="laptop", scope="read", expires_at=None).token
+    alice_token = token_create(
+        user=alice, name="laptop", scope="read", expires_at=timezone.now() + timedelta(days=30)
+    ).token
 
     subscription_model = model("plans.Subscription")
     return {
@@ -241,7 +244,9 @@ def client_as(request: pytest.FixtureRequest) -> Callable[[str, bool], Client]:
             return login(user)
         from portal.tokens.services import token_create
 
-        token = token_create(user=user, name="matrix", scope="write", expires_at=None).plaintext
+        token = token_create(
+            user=user, name="matrix", scope="write", expires_at=timezone.now() + timedelta(days=30)
+        ).plaintext
         return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     return make

@@ -154,6 +154,16 @@ SECRET = "Xk2p9s3cr3tVALUEfromApiGateway0123456789"  # what the stubbed GetApiKe
 # A customer's view of the tiers: the live listed ones, not the unlisted Partner tier.
 LISTED_TIERS = ok(contains=('"enterprise"', '"premium"', '"free"'), lacks=('"partner"',))
 
+# The audit log: the key.created events of the world's keys, by organisation.
+AUDIT_ALL = ok(contains=("acme-production", "globex-production"))
+AUDIT_ACME = ok(contains=("acme-production",), lacks=("globex-production",))
+AUDIT_GLOBEX = ok(contains=("globex-production",), lacks=("acme-production",))
+
+# Alice's "laptop" token (the world's), as the console and the API list it.
+ALICE_TOKEN_SEEN = ok(contains=("laptop", "alice@acme.test"))
+ALICE_TOKEN_LISTED = ok(contains=('"laptop"',))
+ALICE_TOKEN_HIDDEN = ok(lacks=('"laptop"',))
+
 KEY = {"public_id": "{acme_key}"}
 API_KEY = {"id": "{acme_key}"}
 
@@ -424,6 +434,16 @@ MATRIX: list[Row] = [
         changes=False,
     ),
     Row("console:metrics", "GET", CONSOLE_READ),
+    # --- the audit log: staff read every organisation's events, owners their own's -------------
+    Row(
+        "audit:console",
+        "GET",
+        (LOGIN, 403, 403, 403, AUDIT_ALL, AUDIT_ALL),
+    ),
+    Row("audit:console-csv", "GET", (LOGIN, 403, 403, 403, AUDIT_ALL, AUDIT_ALL)),
+    # bob owns Globex: he reads Globex's events, never Acme's.
+    Row("audit:app", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX)),
+    Row("audit:app-csv", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX)),
     Row("console:import", "GET", CONSOLE_READ),
     # A usage plan made outside Tollgate (GetUsagePlan stubbed) becomes a tier of a new customer.
     Row(
@@ -485,7 +505,40 @@ MATRIX: list[Row] = [
         kwargs={"token_id": "{alice_token}"},
         audit=("token.revoked",),
     ),
+    # Every person's tokens in the console: staff read them all, only admins revoke (ops may not).
+    Row(
+        "console-tokens:list",
+        "GET",
+        (LOGIN, 403, 403, 403, ALICE_TOKEN_SEEN, ALICE_TOKEN_SEEN),
+    ),
+    Row(
+        "console-tokens:revoke",
+        "POST",
+        console_write(ok(302, "/console/tokens/")),
+        kwargs={"token_id": "{alice_token}"},
+        audit=("token.revoked",),
+    ),
     # --- the REST API (/api/v1/) ----------------------------------------------------------------
+    # Tokens: staff list everyone's, anyone else their own; a person revokes their own, admins
+    # anyone's, ops nobody's (the API refuses every ops write).
+    Row(
+        "v1:token-list",
+        "GET",
+        (401, ALICE_TOKEN_HIDDEN, ALICE_TOKEN_LISTED, ALICE_TOKEN_HIDDEN, 200, 200),
+    ),
+    Row(
+        "v1:token-detail",
+        "GET",
+        (401, 404, 200, 404, 200, 200),
+        kwargs={"pk": "{alice_token}"},
+    ),
+    Row(
+        "v1:token-revoke",
+        "POST",
+        (401, 404, ok(200), 404, 403, ok(200)),
+        kwargs={"pk": "{alice_token}"},
+        audit=("token.revoked",),
+    ),
     Row("v1:me", "GET", (401, 200, 200, 200, 200, 200)),
     # Bob names Acme: not found. Staff must name the customer; admins may use any live tier.
     Row(

@@ -15,7 +15,9 @@ from tests.fixtures.api import ApiClient, api_as
 
 
 def test_a_bearer_token_authenticates_and_notes_its_use(alice: User) -> None:
-    issued = token_create(user=alice, name="ci", scope="read", expires_at=None)
+    issued = token_create(
+        user=alice, name="ci", scope="read", expires_at=timezone.now() + timedelta(days=30)
+    )
 
     response = ApiClient(issued.plaintext).get("/api/v1/me")
 

@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     wait_for_key_synced,
 )
 from tests.conftest import PASSWORD
+from tests.customers.test_signup_page import confirmation_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -50,6 +51,12 @@ def test_new_customer_signs_up_and_sees_the_secret_once(
     form.locator("input[name=password2]").fill(PASSWORD)
     shot(page, "10-signup")
     form.get_by_role("button", name="Create account").click()
+
+    # Email verification is mandatory: the link arrives by email (the demo prints it).
+    expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    page.goto(confirmation_link("peter@initech.test"))
+    page.locator("main form").get_by_role("button", name="Confirm").click()
+    sign_in(page, "peter@initech.test")
 
     expect(page).to_have_url(re.compile(r"/app/$"))
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()

@@ -29,6 +29,7 @@ from keys.models import ApiKey, KeyImport, KeyImportRow
 from keys.services import key_create
 from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
 from portal.accounts.models import User
+from portal.audit.models import AuditEvent
 from portal.customers.models import Customer, Membership, MembershipRole
 from portal.sync import SyncStatus
 from portal.usage import metrics as usage_metrics
@@ -68,7 +69,15 @@ PAGES: list[tuple[str, str, str]] = [
     ("app:tier", "/app/tier/", "alice"),
     ("app:usage", "/app/usage/", "alice"),
     ("app:usage-csv", "/app/usage.csv", "alice"),
+    ("audit:console", "/console/audit/", "admin"),
+    ("audit:console (filtered)", "/console/audit/?organisation={customer}&action=key.", "admin"),
+    ("audit:console-csv", "/console/audit.csv", "admin"),
+    ("audit:app", "/app/audit/", "alice"),
+    ("audit:app-csv", "/app/audit.csv", "alice"),
     ("tokens:list", "/settings/tokens/", "alice"),
+    ("console-tokens:list", "/console/tokens/", "admin"),
+    ("v1:token-list", "/api/v1/tokens", "admin"),
+    ("v1:token-list (customer)", "/api/v1/tokens", "alice"),
     ("v1:me", "/api/v1/me", "alice"),
     ("v1:metrics", "/api/v1/metrics", "ops"),
     ("v1:sync-status", "/api/v1/sync/status", "admin"),
@@ -103,7 +112,8 @@ NOT_MEASURED = {
 
 def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
     """`size` more organisations, each with an owner, an active subscription, two keys (every
-    third drifted), three days of usage, and ten more rows in the key import."""
+    third drifted), three days of usage, ten more rows in the key import, and three audit
+    events per owner (the last owner's about Acme, so alice's audit log grows too)."""
     free = tiers["Free"]
     users = User.objects.bulk_create(
         [User(email=f"owner-{tag}-{n}@bulk.test") for n in range(size)]
@@ -147,6 +157,25 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
             )
             for key in keys
             for d in range(3)
+        ]
+    )
+    acme = Customer.objects.get(name="Acme")
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=u,
+                actor_email=u.email,
+                customer=c,
+                action="key.renamed",
+                target_type="keys.apikey",
+                target_id=str(k.pk),
+                target_repr=k.name,
+                before={"name": "old"},
+                after={"name": k.name},
+                ip="192.0.2.1",
+            )
+            for u, c in zip(users, [*customers[1:], acme], strict=True)
+            for k in keys[:3]
         ]
     )
     imp = KeyImport.objects.get()

@@ -56,7 +56,9 @@ def test_the_page_refuses_an_empty_name(alice: User) -> None:
 
 
 def test_it_revokes_from_the_page(alice: User, bob: User) -> None:
-    issued = token_create(user=alice, name="ci", scope="read", expires_at=None)
+    issued = token_create(
+        user=alice, name="ci", scope="read", expires_at=timezone.now() + timedelta(days=30)
+    )
     assert login(bob).post(f"/settings/tokens/{issued.token.pk}/revoke/").status_code == 404
 
     login(alice).post(f"/settings/tokens/{issued.token.pk}/revoke/")

@@ -116,7 +116,7 @@ def test_it_shows_each_keys_quota_bar_reset_and_forecast(
     assert "<strong>89,542</strong> of 100,000 requests" in production
     assert "89.5%" in production
     assert "usage-bar usage-bar-warn" in production  # amber from 80%
-    assert 'style="width: 89.54%"' in production
+    assert 'max="100" value="89.54"' in production
     assert "10,458 remaining · resets Tue 1 Dec, 00:00 UTC" in production
     assert "At this pace the quota runs out on Sun 29 Nov." in production
 

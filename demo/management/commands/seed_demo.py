@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -134,10 +135,9 @@ class Command(BaseCommand):
                 is_staff=role == StaffRole.ADMIN,
                 is_superuser=role == StaffRole.ADMIN,
             )
-            # allauth: mark the address verified so demo people can sign in at once.
-            from allauth.account.models import EmailAddress
-
-            EmailAddress.objects.get_or_create(
-                user=user, email=email, defaults={"verified": True, "primary": True}
-            )
+        # allauth: the address is verified, so demo people sign in (ACCOUNT_EMAIL_VERIFICATION is
+        # "mandatory") and create keys at once - also people an earlier demo seeded unverified.
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
         return user
