@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from allauth.account.models import EmailAddress
+from celery.worker import state as worker_state
 from django.test import Client
 
 from keys.models import ApiKey
@@ -205,8 +206,20 @@ def celery_worker_session(django_db_blocker: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def worker(celery_worker_session: Any, transactional_db: None) -> Any:
-    return celery_worker_session
+def worker(celery_worker_session: Any, transactional_db: None) -> Iterator[Any]:
+    yield celery_worker_session
+    # A task still running when the test ends holds row locks while the database is flushed:
+    # on PostgreSQL the flush's TRUNCATE and the task deadlock. Let the running ones finish.
+    deadline = time.monotonic() + 30.0
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        if worker_state.active_requests or worker_state.reserved_requests:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 0.3:
+            return
+        time.sleep(0.05)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
