@@ -294,7 +294,6 @@ def schedule_sync(obj: SyncState, *, already_in_aws: bool = False) -> None:
     nothing to send; the row is recorded synced instead.
     """
     if already_in_aws:
-        obj.refresh_from_db(fields=["desired_version"])
         settle_as_is(type(obj)._default_manager.filter(pk=obj.pk))
         return
     enqueue_on_commit(type(obj).sync_task, obj.pk)

@@ -98,16 +98,7 @@ def adopt_usage_plan(
             if not stage.available:
                 stage_set_available(actor=actor, stage=stage, available=True, ip=ip)
         # Its per-method throttles come along, or the first push would strip them from AWS.
-        method_throttles = [
-            {
-                "stage": row.stage,
-                "resource_path": row.resource_path,
-                "http_method": row.http_method,
-                "rate": row.rate,
-                "burst": row.burst,
-            }
-            for row in accepted_method_throttles(Plan(), plan_state_json(state), stages) or []
-        ]
+        method_throttles = accepted_method_throttles(Plan(), plan_state_json(state), stages) or []
         try:
             plan = plan_create(
                 actor=actor,

@@ -17,7 +17,6 @@ from keys.models import ApiKey
 from keys.services import key_revoke, key_set_enabled, keys_resync_for_customer
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription
 from plans.services import PLAN_FIELDS, plan_archive, plan_update
-from portal.audit.models import AuditEvent
 from portal.audit.services import audit
 from portal.reconcile.services import DELETED_IN_AWS
 from portal.sync import SyncState, SyncStatus, bump_desired_version, schedule_sync, settle_as_is
@@ -88,11 +87,14 @@ def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> No
         deleted = is_deleted_in_aws(obj)
         aws_state = (obj.drift or {}).get("aws") or {}
         before = obj.drift
-        audited = AuditEvent.objects.count()
+        # Each service writes its one audit event when it changes something; when AWS turned
+        # out to hold what Tollgate wanted, this settlement writes its own.
+        changed = True
         if isinstance(obj, ApiKey):
             if deleted:
                 key_revoke(actor=actor, key=obj, ip=ip, already_in_aws=True)
             else:
+                changed = obj.enabled != bool(aws_state["enabled"])
                 key_set_enabled(
                     actor=actor,
                     key=obj,
@@ -110,13 +112,14 @@ def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> No
                     )
                 plan_archive(actor=actor, plan=obj, ip=ip, already_in_aws=True)
             else:
-                _accept_usage_plan(actor, obj, aws_state, ip)
+                changed = _accept_usage_plan(actor, obj, aws_state, ip)
         settle_as_is(type(obj)._default_manager.filter(pk=obj.pk))
-        if AuditEvent.objects.count() == audited:  # AWS had what Tollgate wanted after all
+        if not changed:
             audit(actor=actor, action="drift.accepted_aws", target=obj, before=before, ip=ip)
 
 
-def _accept_usage_plan(actor: Any, plan: Plan, state: dict[str, Any], ip: str | None) -> None:
+def _accept_usage_plan(actor: Any, plan: Plan, state: dict[str, Any], ip: str | None) -> bool:
+    """Write the usage plan's values into the tier; True if that changed the tier."""
     stages = []
     for ref in state["stages"]:
         rest_api_id, _, stage_name = ref.partition(":")
@@ -137,25 +140,14 @@ def _accept_usage_plan(actor: Any, plan: Plan, state: dict[str, Any], ip: str | 
         quota_period="" if quota is None else quota["period"],
         quota_offset=0 if quota is None else quota["offset"],
     )
-    method_throttles = accepted_method_throttles(plan, state, stages)
+    before = plan.limits_snapshot()
     try:
-        plan_update(
+        updated = plan_update(
             actor=actor,
             plan=plan,
             data=data,
             stages=stages,
-            method_throttles=None
-            if method_throttles is None
-            else [
-                {
-                    "stage": row.stage,
-                    "resource_path": row.resource_path,
-                    "http_method": row.http_method,
-                    "rate": row.rate,
-                    "burst": row.burst,
-                }
-                for row in method_throttles
-            ],
+            method_throttles=accepted_method_throttles(plan, state, stages),
             ip=ip,
             already_in_aws=True,
         )
@@ -164,12 +156,14 @@ def _accept_usage_plan(actor: Any, plan: Plan, state: dict[str, Any], ip: str | 
             "AWS's values break Tollgate's rules, so they cannot be accepted: "
             + " ".join(exc.messages)
         ) from exc
+    return updated.limits_snapshot() != before
 
 
 def accepted_method_throttles(
     plan: Plan, state: dict[str, Any], stages: list[Any]
-) -> list[Any] | None:
-    """AWS's per-method throttles as rows for `plan`; None when the drift predates them."""
+) -> list[dict[str, Any]] | None:
+    """AWS's per-method throttles of `state`, checked and shaped as the tier services take
+    them (stage, resource_path, http_method, rate, burst); None when the drift predates them."""
 
     if state.get("method_throttles") is None:
         return None
@@ -197,5 +191,13 @@ def accepted_method_throttles(
                 f"AWS's throttle for {label} breaks Tollgate's rules, so it cannot be accepted: "
                 + " ".join(exc.messages)
             ) from exc
-        rows.append(row)
+        rows.append(
+            {
+                "stage": stage,
+                "resource_path": row.resource_path,
+                "http_method": row.http_method,
+                "rate": row.rate,
+                "burst": row.burst,
+            }
+        )
     return rows
