@@ -7,6 +7,7 @@ Acme, `bob` owns Globex, and `charlie` belongs to no organisation.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from celery.worker import state as worker_state
 from django.test import Client
+from django.utils import timezone
 
 from keys.models import ApiKey
 from keys.services import key_create
@@ -27,7 +29,13 @@ from localaws.testing import LocalAwsControl, start_local_aws
 from plans.models import ApiStage, Plan
 from plans.services import plan_create, stage_set_available, stages_discover
 from portal.accounts.models import StaffRole, User
-from portal.customers.models import Customer
+from portal.customers.models import (
+    INVITATION_LIFETIME,
+    Customer,
+    Invitation,
+    Membership,
+    MembershipRole,
+)
 from portal.customers.services import customer_onboard
 
 PASSWORD = "correct-horse-battery"
@@ -100,6 +108,33 @@ def alice(db: None, tiers: dict[str, Plan]) -> User:
 def bob(db: None, tiers: dict[str, Plan]) -> User:
     user = make_user("bob@globex.test")
     customer_onboard(owner=user, organisation_name="Globex")
+    return user
+
+
+@pytest.fixture
+def maria(alice: User) -> User:
+    """A plain member of Acme (alice owns it): keys and usage, not tiers, members or settings."""
+    user = make_user("maria@acme.test")
+    Membership.objects.create(
+        user=user, customer=Customer.objects.get(name="Acme"), role=MembershipRole.MEMBER
+    )
+    return user
+
+
+@pytest.fixture
+def dave(alice: User) -> User:
+    """Has an account and an invitation to Acme he has not accepted: no organisation yet."""
+    user = make_user("dave@invited.test")
+    now = timezone.now()
+    Invitation.objects.create(
+        customer=Customer.objects.get(name="Acme"),
+        email=user.email,
+        role=MembershipRole.MEMBER,
+        invited_by=alice,
+        token_hash=hashlib.sha256(b"dave-invitation-token").hexdigest(),
+        sent_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
     return user
 
 

@@ -143,6 +143,8 @@ def world(
     admin: User,
     ops: User,
     charlie: User,
+    dave: User,
+    maria: User,
     alice: User,
     bob: User,
     acme: Customer,
@@ -206,7 +208,7 @@ def world(
         "unlisted_slug": unlisted.slug,
         "acme": str(acme.pk),
         "globex": str(globex.pk),
-        "membership": str(acme.memberships.get().pk),
+        "membership": str(acme.memberships.get(user=alice).pk),
         "subscription": str(
             subscription_model._default_manager.get(customer=acme, status="active").pk
         ),

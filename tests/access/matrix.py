@@ -1,10 +1,15 @@
 """Who may do what, route by route: Tollgate's access policy as one table.
 
 One `Row` per route name and HTTP method (a few routes have a second row for a case with its own
-rule, named by `variant`). Its six cells are what each role gets, in `ROLES` order:
+rule, named by `variant`). Its six cells are what each role of `CELL_ROLES` gets, in that order,
+and two more roles follow others unless the row says otherwise (`member=`, `invited=`):
 
 - anonymous - nobody signed in;
 - charlie   - signed in, no organisation;
+- dave      - invited to Acme (the invitation not accepted yet): no organisation. Unless a row
+              says `invited=`, dave gets what charlie gets;
+- maria     - a plain member of Acme (not an owner): keys and usage, not billing, members or
+              settings. Unless a row says `member=`, maria gets what alice gets;
 - alice     - owner of Acme, acting on Acme's object;
 - bob       - owner of Globex, acting on *Acme's* object (another organisation's): a 404, never
               a 403. Where a route names no object (a list, "create a key"), bob acts for Globex;
@@ -28,7 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ROLES = ("anonymous", "charlie", "alice", "bob", "ops", "admin")
+CELL_ROLES = ("anonymous", "charlie", "alice", "bob", "ops", "admin")
+ROLES = ("anonymous", "charlie", "dave", "maria", "alice", "bob", "ops", "admin")
 
 CLIENT_ERROR = range(400, 500)
 
@@ -44,7 +50,7 @@ class Expect:
 
 
 Cell = int | Expect
-Cells = tuple[Cell, Cell, Cell, Cell, Cell, Cell]  # in ROLES order
+Cells = tuple[Cell, Cell, Cell, Cell, Cell, Cell]  # in CELL_ROLES order
 
 
 def ok(
@@ -92,6 +98,8 @@ class Row:
     prepare: str = ""  # a state the world is put in first (conftest.PREPARE)
     variant: str = ""
     path: str = ""  # for an unnamed route: the path to request
+    member: Cell | None = None  # maria, Acme's plain member; None: what alice gets
+    invited: Cell | None = None  # dave, invited to Acme but not joined; None: what charlie gets
 
     @property
     def api(self) -> bool:
@@ -106,7 +114,11 @@ class Row:
         return f"{self.route} {self.method}" + (f" [{self.variant}]" if self.variant else "")
 
     def expect(self, role: str) -> Expect:
-        return as_expect(self.cells[ROLES.index(role)])
+        if role == "maria":
+            return as_expect(self.member if self.member is not None else self.expect("alice"))
+        if role == "dave":
+            return as_expect(self.invited if self.invited is not None else self.expect("charlie"))
+        return as_expect(self.cells[CELL_ROLES.index(role)])
 
 
 # --- why some cells are strict xfails (the product disagrees with the policy) -------------------
@@ -168,7 +180,11 @@ KEY = {"public_id": "{acme_key}"}
 API_KEY = {"id": "{acme_key}"}
 
 
-# Shorthands for the most common lines, in ROLES order.
+# Owner-only: a plain member of the organisation is refused (pages 403, the API 403).
+OWNER_ONLY = no(403)
+
+
+# Shorthands for the most common lines, in CELL_ROLES order.
 def everyone(cell: Cell) -> Cells:
     return (cell, cell, cell, cell, cell, cell)
 
