@@ -25,7 +25,7 @@ from keys.services import (
     key_revoke as revoke_key,
 )
 from plans.selectors import active_subscription
-from portal.access import customer_required, restrict
+from portal.access import customer_required, may_manage_key, restrict
 from portal.customers.models import Customer
 from portal.http import HtmxHttpRequest, client_ip
 
@@ -93,6 +93,7 @@ def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
             "customer": customer,
             "key": key,
             "can_reveal": _can_reveal(key, request.user),
+            "can_manage": may_manage_key(request.user, key),
             "subscription": active_subscription(customer),
         },
     )

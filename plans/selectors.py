@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from plans.models import Plan, PlanQuerySet, Subscription
+from plans.models import Plan, PlanQuerySet, Subscription, TierRequest, TierRequestState
 from portal.access import is_staff
 from portal.customers.models import Customer
 
@@ -38,3 +38,26 @@ def tiers_visible_to(user: Any, customer: Customer | None) -> PlanQuerySet:
         return tiers_offered()
     own = Subscription.objects.active().filter(customer=customer).values("plan_id")
     return Plan.objects.filter(Q(archived_at__isnull=True, listed=True) | Q(pk__in=own))
+
+
+def latest_tier_request(customer: Customer) -> TierRequest | None:
+    """What the tier page tells the customer about its last request (a withdrawn one is not
+    news: None)."""
+    found = (
+        TierRequest.objects.filter(customer=customer).select_related("plan", "requested_by").first()
+    )
+    return None if found is None or found.state == TierRequestState.WITHDRAWN else found
+
+
+def tier_request_queue(state: str = TierRequestState.PENDING) -> QuerySet[TierRequest]:
+    """The console's queue: requests in `state` ("" for all), oldest pending first, each with
+    `current_tier`, the name of the customer's tier now (one query, however many)."""
+    current = Subscription.objects.active().filter(customer=OuterRef("customer_id"))
+    requests = TierRequest.objects.select_related(
+        "customer", "plan", "requested_by", "decided_by"
+    ).annotate(current_tier=Subquery(current.values("plan__name")[:1]))
+    if state:
+        requests = requests.filter(state=state)
+    if state == TierRequestState.PENDING:
+        return requests.order_by("created_at", "pk")
+    return requests

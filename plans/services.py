@@ -17,9 +17,11 @@ from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.selectors import active_subscription
 from plans.signals import subscription_started
+from portal.access import OWNER_ONLY_MESSAGE, may_manage_organisation
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
+from portal.errors import NotAllowed
 from portal.slugs import unique_slug
 from portal.sync import bump_desired_version, enqueue_on_commit, schedule_sync
 
@@ -344,7 +346,10 @@ def subscription_start_default(
 def subscription_switch(
     *, actor: Any, customer: Customer, plan: Plan, ip: str | None = None, by_staff: bool = False
 ) -> Subscription:
-    """Move a customer to another tier; every key of theirs moves to its usage plan."""
+    """Move a customer to another tier; every key of theirs moves to its usage plan. An owner's
+    or an admin's decision (`by_staff`: an admin placing a customer, any tier)."""
+    if not by_staff and not may_manage_organisation(actor, customer):
+        raise NotAllowed(OWNER_ONLY_MESSAGE.format(organisation=customer.name))
     Customer.objects.select_for_update().filter(pk=customer.pk).first()
     plan = Plan.objects.get(pk=plan.pk)
     if plan.is_archived:
@@ -352,7 +357,10 @@ def subscription_switch(
     if not plan.listed and not by_staff:
         raise ValidationError("That tier is not offered.")
     if not plan.self_serve and not by_staff:
-        raise ValidationError(f"The {plan.name} tier needs approval; contact us to join it.")
+        raise ValidationError(
+            f"The {plan.name} tier needs approval: an owner requests it on the Tier page "
+            "(or POST /api/v1/tier-requests)."
+        )
     current = active_subscription(customer)
     if current is not None and current.plan_id == plan.pk:
         raise ValidationError(f"You are already on the {plan.name} tier.")

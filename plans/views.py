@@ -12,7 +12,7 @@ from plans.forms import (
     method_throttle_formset,
 )
 from plans.models import ACTIVE_SUBSCRIPTION, ApiStage, Plan
-from plans.selectors import active_subscription, tiers_offered
+from plans.selectors import active_subscription, latest_tier_request, tiers_offered
 from plans.services import (
     plan_archive,
     plan_create,
@@ -22,9 +22,16 @@ from plans.services import (
     stages_refresh_requested_at,
     subscription_switch,
 )
-from portal.access import admin_required, customer_required, staff_required
+from plans.views_approvals import confirm_leaving_approval_tier
+from portal.access import (
+    admin_required,
+    customer_required,
+    may_manage_organisation,
+    owner_required,
+    staff_required,
+)
 from portal.customers.models import Customer
-from portal.forms import apply_service_errors
+from portal.forms import apply_service_errors, parse_id
 from portal.http import HtmxHttpRequest, client_ip
 
 # --- stages (console) -------------------------------------------------------------------------
@@ -196,8 +203,8 @@ def tier_archive(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_POST
 def customer_set_tier(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
-    plan_id = request.POST.get("plan", "")
-    plan = Plan.objects.live().filter(pk=int(plan_id)).first() if plan_id.isdigit() else None
+    plan_id = parse_id(request.POST.get("plan"))
+    plan = Plan.objects.live().filter(pk=plan_id).first() if plan_id else None
     if plan is None:
         messages.error(request, "Choose a tier that is still offered.")
     else:
@@ -226,17 +233,27 @@ def my_tier(request: HttpRequest, customer: Customer) -> HttpResponse:
     return render(
         request,
         "plans/my_tier.html",
-        {"customer": customer, "subscription": subscription, "plans": plans},
+        {
+            "customer": customer,
+            "subscription": subscription,
+            "plans": plans,
+            # The approval workflow (plans/views_approvals.py): the last request and who may ask.
+            "tier_request": latest_tier_request(customer),
+            "may_request": may_manage_organisation(request.user, customer),
+        },
     )
 
 
-@customer_required
+@owner_required
 @require_POST
 def my_tier_switch(request: HttpRequest, customer: Customer) -> HttpResponse:
     plan = tiers_offered().filter(slug=request.POST.get("plan", "")).first()
     if plan is None:
         messages.error(request, "That tier is not offered.")
         return redirect("app:tier")
+    confirm = confirm_leaving_approval_tier(request, active_subscription(customer), plan)
+    if confirm is not None:
+        return confirm
     try:
         subscription_switch(actor=request.user, customer=customer, plan=plan, ip=client_ip(request))
     except ValidationError as exc:

@@ -4,6 +4,9 @@ from django.urls import path
 
 from keys import views as key_views
 from plans import views as plan_views
+from plans import views_approvals as approval_views
+from portal.mfa import views as mfa_views
+from portal.teams.urls import app_patterns as team_patterns
 from portal.usage import customer_views as usage_views
 
 app_name = "app"
@@ -19,6 +22,14 @@ urlpatterns = [
     path("keys/<uuid:public_id>/retry/", key_views.key_retry, name="key-retry"),
     path("tier/", plan_views.my_tier, name="tier"),
     path("tier/switch/", plan_views.my_tier_switch, name="tier-switch"),
+    path("tier/<slug:slug>/request/", approval_views.tier_request_new, name="tier-request"),
+    path(
+        "tier/requests/<int:request_id>/withdraw/",
+        approval_views.tier_request_withdraw_page,
+        name="tier-request-withdraw",
+    ),
     path("usage/", usage_views.usage_page, name="usage"),
     path("usage.csv", usage_views.usage_csv, name="usage-csv"),
+    path("settings/", mfa_views.organisation_settings, name="settings"),
+    *team_patterns,
 ]

@@ -1,8 +1,12 @@
 import ipaddress
+from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
+
+from portal.errors import Refused
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -37,3 +41,25 @@ def client_ip(request: HttpRequest) -> str | None:
     if len(hops) < trusted or not hops[-trusted]:
         return remote
     return _valid_ip(hops[-trusted]) or remote
+
+
+class RefusalMiddleware:
+    """A service's refusal (portal.errors.Refused) that a page did not handle itself becomes a
+    page with its message and status (403, 409, 410, 400), never a 500. The REST API answers its
+    own (portal/rest/errors.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, Refused):
+            return None
+        return render(
+            request,
+            "refused.html",
+            {"message": exception.message, "status": exception.status},
+            status=exception.status,
+        )

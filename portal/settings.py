@@ -14,6 +14,8 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.log_redaction import REDACTING_LOGGERS
+
 # Lets classes such as ModelForm[Plan] be subscripted at run time, as the type checker wants.
 django_stubs_ext.monkeypatch()
 
@@ -44,7 +46,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.mfa.apps.AdminConfig",  # Django's admin: superusers who passed MFA (portal/mfa/site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "django_celery_beat",
     "portal.accounts",
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.mfa.middleware.MfaRequiredMiddleware",  # who must use MFA sets it up first
+    "portal.http.RefusalMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -107,6 +112,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.accounts.context_processors.audience",
+                "portal.console.context_processors.pending_tier_requests",
+                "portal.teams.context.organisations",
             ],
         },
     },
@@ -189,10 +196,18 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 # sign-up (with "optional", uniqueness wins and the form says the address is taken).
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_FORMS = {"signup": "portal.customers.forms.OrganisationSignupForm"}
+ACCOUNT_FORMS = {"signup": "portal.teams.forms.OrganisationSignupForm"}
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+
+# Two-factor authentication (allauth.mfa; who must use it: portal.access.mfa_setup_required).
+MFA_ADAPTER = "portal.mfa.adapter.TollgateMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = "Tollgate"
+# Browsers offer WebAuthn on https:// only, or on http://localhost / 127.0.0.1 (the demo).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -290,6 +305,7 @@ LOGGING = {
     "loggers": {
         # botocore at DEBUG logs request and response bodies, which include API key values.
         "botocore": {"level": "WARNING"},
+        **REDACTING_LOGGERS,  # what botocore and django.template would leak at DEBUG
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
@@ -376,5 +392,6 @@ SPECTACULAR_SETTINGS = {
         "SecretStateEnum": "keys.selectors.SecretState",
         "KeyImportStatusEnum": "keys.models.KeyImportStatus",
         "KeyImportRowStatusEnum": "keys.models.KeyImportRowStatus",
+        "MembershipRoleEnum": "portal.customers.models.MembershipRole",
     },
 }

@@ -37,8 +37,12 @@ from portal.customers.models import (
     MembershipRole,
 )
 from portal.customers.services import customer_onboard
+from tests.fixtures.mfa import add_totp, mark_mfa_passed
 
 PASSWORD = "correct-horse-battery"
+
+# No secret the product or the tests create may appear in a log record (issue 13).
+pytest_plugins = ["tests.secret_leaks"]
 
 FREE: dict[str, Any] = {
     "name": "Free",
@@ -74,11 +78,19 @@ ENTERPRISE: dict[str, Any] = {
 # --- people -----------------------------------------------------------------------------------
 
 
-def make_user(email: str, role: str = StaffRole.NONE, *, verified: bool = True) -> User:
+def make_user(
+    email: str, role: str = StaffRole.NONE, *, verified: bool = True, mfa: bool | None = None
+) -> User:
     """A person who signed up and (unless `verified=False`) confirmed their address, as
-    ACCOUNT_EMAIL_VERIFICATION = "mandatory" asks before they sign in or create keys."""
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory" asks before they sign in or create keys.
+
+    Staff must use MFA (portal.access.mfa_setup_required): they get an authenticator app
+    unless `mfa=False` (tests/fixtures/mfa.py computes its codes); customers only with `mfa=True`.
+    """
     user = User.objects.create_user(email=email, password=PASSWORD, staff_role=role)
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    if mfa if mfa is not None else bool(role):
+        add_totp(user)
     return user
 
 
@@ -149,8 +161,11 @@ def globex(bob: User) -> Customer:
 
 
 def login(user: User) -> Client:
+    """Signed in, and (for someone with an authenticator app) through its code, as allauth's
+    sign-in records it in the session."""
     client = Client()
     client.force_login(user)
+    mark_mfa_passed(client, user)
     return client
 
 

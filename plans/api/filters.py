@@ -7,7 +7,15 @@ from typing import Any
 import django_filters
 from django.db import models
 
-from plans.models import ACTIVE_SUBSCRIPTION, ApiStage, Plan, Subscription, SubscriptionStatus
+from plans.models import (
+    ACTIVE_SUBSCRIPTION,
+    ApiStage,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+    TierRequest,
+    TierRequestState,
+)
 from portal.customers.models import Customer
 from portal.rest.filters import IdFilter
 from portal.sync import SyncStatus
@@ -59,3 +67,13 @@ class CustomerFilter(django_filters.FilterSet):
 
     def on_tier(self, queryset: models.QuerySet[Any], name: str, value: str) -> Any:
         return queryset.filter(ACTIVE_SUBSCRIPTION, subscriptions__plan__slug=value)
+
+
+class TierRequestFilter(django_filters.FilterSet):
+    customer = IdFilter(field_name="customer_id")
+    state = django_filters.ChoiceFilter(choices=TierRequestState.choices)
+    tier = django_filters.CharFilter(field_name="plan__slug")
+
+    class Meta:
+        model = TierRequest
+        fields = ["customer", "state", "tier"]

@@ -8,7 +8,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from plans.methods import METHOD_FORMAT, MethodFormatError, method_label, parse_method
-from plans.models import MAX_QUOTA, ApiStage, MethodThrottle, Plan, QuotaPeriod, Subscription
+from plans.models import (
+    MAX_QUOTA,
+    MAX_TEXT,
+    ApiStage,
+    MethodThrottle,
+    Plan,
+    QuotaPeriod,
+    Subscription,
+    TierRequest,
+)
 from plans.services import PLAN_FIELDS
 from portal.access import is_staff
 from portal.rest.serializers import MAX_ID, SyncSerializer
@@ -207,4 +216,57 @@ class SwitchSerializer(serializers.Serializer[Any]):
         min_value=1,
         max_value=MAX_ID,
         help_text="Staff only: the customer to move. Customers always move themselves.",
+    )
+
+
+# --- tier requests ------------------------------------------------------------------------------
+
+
+class TierRequestSerializer(serializers.ModelSerializer[TierRequest]):
+    tier: serializers.SlugRelatedField[Plan] = serializers.SlugRelatedField(
+        slug_field="slug", source="plan", read_only=True
+    )
+    requested_by = serializers.SlugRelatedField[Any](slug_field="email", read_only=True)
+    decided_by = serializers.SlugRelatedField[Any](slug_field="email", read_only=True)
+
+    class Meta:
+        model = TierRequest
+        fields = [
+            "id",
+            "customer",
+            "tier",
+            "state",
+            "message",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
+class TierRequestCreateSerializer(serializers.Serializer[Any]):
+    tier = serializers.SlugField(max_length=64, help_text="The slug of an approval-only tier.")
+    message = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,  # the service trims and gives the length's message
+        help_text=f"For the admins: what it is for, the traffic you expect (up to {MAX_TEXT:,} "
+        "characters).",
+    )
+    customer = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Staff only: the customer asking. Customers always ask for themselves.",
+    )
+
+
+class TierRequestRejectSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Why (required; the customer reads it).",
     )

@@ -19,7 +19,7 @@ class AccountsConfig(AppConfig):
         )
         account.password_set.connect(receivers.password_set, dispatch_uid=uid + "pw_set")
         account.password_reset.connect(receivers.password_reset, dispatch_uid=uid + "pw_reset")
-        if apps.is_installed("allauth.mfa"):  # not installed today; recorded once it is
+        if apps.is_installed("allauth.mfa"):
             from allauth.mfa import signals as mfa
 
             mfa.authenticator_added.connect(receivers.mfa_added, dispatch_uid=uid + "mfa_added")
@@ -27,3 +27,4 @@ class AccountsConfig(AppConfig):
                 receivers.mfa_removed, dispatch_uid=uid + "mfa_removed"
             )
             mfa.authenticator_reset.connect(receivers.mfa_reset, dispatch_uid=uid + "mfa_reset")
+            mfa.authentication_failed.connect(receivers.mfa_failed, dispatch_uid=uid + "mfa_failed")

@@ -81,3 +81,21 @@ def mfa_reset(
     sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kwargs: Any
 ) -> None:
     _record("account.mfa_reset", request, user, type=_authenticator_type(authenticator))
+
+
+def mfa_failed(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    """A wrong code at the second step of a sign-in (or when confirming access): the person is
+    known, but signed in is nobody yet; never the code typed."""
+    audit(
+        actor=None,
+        action="account.mfa_failed",
+        target=user,
+        about=str(getattr(user, "email", "") or ""),
+        after={
+            "type": _authenticator_type(authenticator),
+            "reauthentication": bool(kwargs.get("reauthentication", False)),
+        },
+        ip=_ip(request),
+    )

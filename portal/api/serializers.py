@@ -7,7 +7,7 @@ from typing import Any, cast
 from rest_framework import serializers
 
 from plans.selectors import active_subscription
-from portal.customers.models import Customer, Membership
+from portal.customers.models import Customer
 
 NOT_READ = object()  # a customer read without its tier (`me`): one more query
 
@@ -28,18 +28,19 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         return subscription.plan.slug if subscription else None
 
 
-class MembershipSerializer(serializers.ModelSerializer[Membership]):
-    email = serializers.EmailField(source="user.email", read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ["id", "customer", "email", "role", "created_at"]
-        read_only_fields = fields
+class OrganisationSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    role = serializers.CharField()
 
 
 class MeSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField()
     staff_role = serializers.CharField(help_text="admin, ops, or empty for a customer.")
-    customer = CustomerSerializer(allow_null=True)
+    customer = CustomerSerializer(
+        allow_null=True, help_text="The organisation you work in (POST me/organisation switches)."
+    )
+    role = serializers.CharField(allow_null=True, help_text="owner or member of that organisation.")
+    organisations = OrganisationSerializer(many=True)
     authenticated_by = serializers.ChoiceField(choices=["session", "token"])
     token_scope = serializers.CharField(allow_null=True)

@@ -13,20 +13,25 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from keys.api import views as keys
+from plans.api import approvals as tier_requests
 from plans.api import views as plans
 from portal.api import tokens, views
 from portal.api.schema import API_DESCRIPTION
+from portal.mfa import api as mfa
 from portal.reconcile import api as reconcile
 from portal.rest.errors import not_found
 from portal.rest.viewsets import UUID_RE
+from portal.teams import api as teams
 from portal.usage import api as usage
 
 router = SimpleRouter(trailing_slash=False)
 router.register("stages", plans.StageViewSet, basename="stage")
 router.register("tiers", plans.TierViewSet, basename="tier")
 router.register("customers", views.CustomerViewSet, basename="customer")
-router.register("memberships", views.MembershipViewSet, basename="membership")
+router.register("memberships", teams.MembershipViewSet, basename="membership")
+router.register("invitations", teams.InvitationViewSet, basename="invitation")
 router.register("subscriptions", plans.SubscriptionViewSet, basename="subscription")
+router.register("tier-requests", tier_requests.TierRequestViewSet, basename="tier-request")
 router.register("keys", keys.KeyViewSet, basename="key")
 router.register("key-imports", keys.KeyImportViewSet, basename="key-import")
 router.register("tokens", tokens.TokenViewSet, basename="token")
@@ -37,6 +42,12 @@ router.register("sync/drift/keys", reconcile.KeyDriftViewSet, basename="drift-ke
 
 v1 = [
     path("me", views.MeView.as_view(), name="me"),
+    path(
+        "organisation/settings",
+        mfa.OrganisationSettingsView.as_view(),
+        name="organisation-settings",
+    ),
+    path("me/organisation", teams.OrganisationView.as_view(), name="me-organisation"),
     path(
         "subscription/switch",
         plans.SubscriptionSwitchView.as_view(),

@@ -1,4 +1,5 @@
-"""The endpoints that belong to no domain: customers, memberships and `me`. Every domain's own
+"""The endpoints that belong to no domain: customers and `me` (memberships and invitations are
+portal.teams'). Every domain's own
 endpoints live in its `api` module (plans.api, keys.api, portal.usage.api, portal.reconcile.api);
 portal/api/urls.py registers them all."""
 
@@ -12,9 +13,9 @@ from rest_framework.views import APIView
 
 from plans.api.filters import CustomerFilter
 from plans.selectors import with_active_tier
-from portal.api import filters
 from portal.api import serializers as s
-from portal.customers.models import Customer, Membership
+from portal.customers.models import Customer
+from portal.customers.selectors import memberships_of
 from portal.rest.permissions import ANYONE, customer_of
 from portal.rest.viewsets import ETagMixin, ScopedViewSet
 from portal.tokens.models import PersonalAccessToken
@@ -33,18 +34,6 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     ordering_fields = ["name", "created_at", "pk"]
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List memberships: who belongs to which organisation"),
-    retrieve=extend_schema(summary="One membership"),
-)
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    queryset = Membership.objects.select_related("user")
-    serializer_class = s.MembershipSerializer
-    filterset_class = filters.MembershipFilter
-    ordering = ("created_at", "pk")
-    ordering_fields = ["created_at", "pk"]
-
-
 class MeView(ETagMixin, APIView):
     audience = ANYONE
 
@@ -52,12 +41,21 @@ class MeView(ETagMixin, APIView):
     def get(self, request: Request) -> Response:
         token = request.auth if isinstance(request.auth, PersonalAccessToken) else None
         customer = customer_of(request)
+        memberships = list(memberships_of(request.user))  # type: ignore[arg-type]
         return Response(
             s.MeSerializer(
                 {
                     "email": request.user.email,  # type: ignore[union-attr]
                     "staff_role": request.user.staff_role,  # type: ignore[union-attr]
                     "customer": customer,
+                    "role": next(
+                        (m.role for m in memberships if customer and m.customer_id == customer.pk),
+                        None,
+                    ),
+                    "organisations": [
+                        {"id": m.customer_id, "name": m.customer.name, "role": m.role}
+                        for m in memberships
+                    ],
                     "authenticated_by": "token" if token else "session",
                     "token_scope": token.scope if token else None,
                 }

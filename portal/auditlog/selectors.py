@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from portal.audit.models import AuditEvent
+from portal.forms import parse_id
 
 FILTERS = ("organisation", "person", "type", "object", "action")
 
@@ -30,8 +31,8 @@ def filtered(events: QuerySet[AuditEvent], filters: dict[str, str]) -> QuerySet[
     """Organisation (its id), person (an email: who acted, or whose account it was about),
     object type (`keys.apikey`), object id and action (`key.created`, or a prefix: `account.`)."""
     if filters.get("organisation"):
-        value = filters["organisation"]
-        events = events.filter(customer_id=int(value)) if value.isdigit() else events.none()
+        organisation = parse_id(filters["organisation"])
+        events = events.filter(customer_id=organisation) if organisation else events.none()
     if filters.get("person"):
         person = filters["person"]
         events = events.filter(

@@ -4,6 +4,7 @@ from django.urls import path
 
 from keys import views_console as key_views
 from plans import views as plan_views
+from plans import views_approvals as approval_views
 from portal.console import views
 from portal.reconcile import views as reconcile_views
 from portal.usage import customer_views as usage_views
@@ -23,6 +24,17 @@ urlpatterns = [
     path("tiers/new/", plan_views.tier_create, name="tier-create"),
     path("tiers/<int:plan_id>/edit/", plan_views.tier_edit, name="tier-edit"),
     path("tiers/<int:plan_id>/archive/", plan_views.tier_archive, name="tier-archive"),
+    path("tier-requests/", approval_views.tier_request_list, name="tier-requests"),
+    path(
+        "tier-requests/<int:request_id>/approve/",
+        approval_views.tier_request_approve_page,
+        name="tier-request-approve",
+    ),
+    path(
+        "tier-requests/<int:request_id>/reject/",
+        approval_views.tier_request_reject_page,
+        name="tier-request-reject",
+    ),
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/tier/", plan_views.customer_set_tier, name="customer-tier"),

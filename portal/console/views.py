@@ -80,6 +80,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         {
             "customer": customer,
             "members": customer.memberships.select_related("user"),
+            "invitations": customer.invitations.filter(accepted_at__isnull=True)[:10],
             "subscriptions": subscriptions,
             "active": active,
             "keys": ApiKey.objects.filter(customer=customer).order_by("revoked_at", "-created_at"),

@@ -1,8 +1,23 @@
+from allauth.account.models import EmailAddress
+from django.db.models import F, QuerySet
+
 from portal.accounts.models import User
-from portal.customers.models import Customer
+from portal.customers.models import Invitation, Membership
 
 
-def customer_for_user(user: User) -> Customer | None:
-    """The organisation a signed-in customer works in (their first membership)."""
-    membership = user.memberships.select_related("customer").order_by("created_at", "pk").first()
-    return membership.customer if membership else None
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """A person's organisations, the one they chose last first (then the oldest)."""
+    return user.memberships.select_related("customer").order_by(
+        F("selected_at").desc(nulls_last=True), "created_at", "pk"
+    )
+
+
+def invitations_for(user: User) -> QuerySet[Invitation]:
+    """Pending invitations to this person's verified address (the one they can prove)."""
+    confirmed = EmailAddress.objects.filter(user=user, verified=True)
+    verified = [email.lower() for email in confirmed.values_list("email", flat=True)]
+    return (
+        Invitation.objects.pending()
+        .filter(email__in=verified)
+        .select_related("customer", "invited_by")
+    )

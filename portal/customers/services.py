@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.services import audit
@@ -33,6 +34,8 @@ def customer_create(*, actor: Any, name: str, ip: str | None = None) -> Customer
 def customer_onboard(*, owner: User, organisation_name: str, ip: str | None = None) -> Customer:
     """A new organisation with its first owner; it starts on the default tier (a receiver)."""
     customer = customer_create(actor=owner, name=organisation_name, ip=ip)
-    Membership.objects.create(user=owner, customer=customer, role=MembershipRole.OWNER)
+    Membership.objects.create(
+        user=owner, customer=customer, role=MembershipRole.OWNER, selected_at=timezone.now()
+    )
     customer_signed_up.send(sender=Customer, customer=customer, actor=owner, ip=ip)
     return customer

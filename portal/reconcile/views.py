@@ -8,6 +8,7 @@ from keys.models import ApiKey
 from plans.models import Plan
 from portal.access import admin_required, staff_required
 from portal.customers.models import Customer
+from portal.forms import parse_id
 from portal.http import client_ip
 from portal.reconcile.adoption import adopt_usage_plan
 from portal.reconcile.drift import drift_accept_aws, drift_push_ours
@@ -85,10 +86,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_POST
 def import_usage_plan(request: HttpRequest, aws_plan_id: str) -> HttpResponse:
-    customer_id = request.POST.get("customer", "")
-    customer = (
-        Customer.objects.filter(pk=int(customer_id)).first() if customer_id.isdigit() else None
-    )
+    customer_id = parse_id(request.POST.get("customer"))
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
     try:
         result = adopt_usage_plan(
             actor=request.user,

@@ -1,6 +1,8 @@
 """The API's permission class: the pages' access policy (portal/access.py) applied to DRF.
 
 - no credentials → 401;
+- someone who must use MFA and has not set it up (portal.access.mfa_setup_required) → 403,
+  `"type": "mfa_required"`, saying why;
 - a read-scope token → 403 on any method that changes something;
 - admins may do everything; ops may read everything and change nothing;
 - customers never reach staff endpoints, and change only what a view lists in
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from portal.access import is_admin, is_staff, organisation_of
+from portal.access import is_admin, is_staff, mfa_setup_required, organisation_of
 from portal.customers.models import Customer
 
 CUSTOMER = "customer"  # customers reach it, scoped to their organisation
@@ -37,6 +40,11 @@ class TollgatePermission(BasePermission):
         user = request.user
         if user is None or not user.is_authenticated:
             return False  # DRF turns this into a 401 (the bearer scheme asks for credentials)
+        # Staff, and people whose organisation requires it, set up MFA first: by session or
+        # token alike (the pages send them to /accounts/2fa/; portal.mfa.middleware).
+        reason = mfa_setup_required(user, customer=None if is_staff(user) else customer_of(request))
+        if reason is not None:
+            raise PermissionDenied(reason, code="mfa_required")
         safe = request.method in SAFE_METHODS
         # A personal access token (portal.tokens, a sibling layer) says itself whether it may
         # write; a session has no `can_write` and is limited by the role alone.

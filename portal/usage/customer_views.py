@@ -69,7 +69,7 @@ def parse_extra(raw: str) -> tuple[int | None, str | None]:
     text = raw.strip().replace(",", "").replace("_", "").replace(" ", "")
     if not text:
         return None, "Enter how many extra requests to grant, such as 5000."
-    if not text.lstrip("-+").isdigit():
+    if not text.lstrip("-+").isdecimal():
         return None, f"“{raw.strip()}” is not a whole number of requests; enter one such as 5000."
     extra = int(text)
     if extra < 1:

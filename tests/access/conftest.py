@@ -209,6 +209,8 @@ def world(
         "acme": str(acme.pk),
         "globex": str(globex.pk),
         "membership": str(acme.memberships.get(user=alice).pk),
+        "maria_membership": str(acme.memberships.get(user=maria).pk),
+        "dave_invitation": str(acme.invitations.get(email=dave.email).pk),
         "subscription": str(
             subscription_model._default_manager.get(customer=acme, status="active").pk
         ),
@@ -228,7 +230,37 @@ def _secret_shown(world: dict[str, str]) -> None:
     )
 
 
-PREPARE: dict[str, Callable[[dict[str, str]], None]] = {"secret_shown": _secret_shown}
+def _enterprise_requested(world: dict[str, str]) -> None:
+    """Alice asked for the approval-only Enterprise tier for Acme; nobody decided yet."""
+    request = model("plans.TierRequest")._default_manager.create(
+        customer_id=int(world["acme"]),
+        plan_id=int(world["approval_tier"]),
+        requested_by=User.objects.get(email="alice@acme.test"),
+        message="We need more",
+    )
+    world["acme_tier_request"] = str(request.pk)
+
+
+def _acme_on_enterprise(world: dict[str, str]) -> None:
+    """An admin placed Acme on the approval-only Enterprise tier."""
+    subscriptions = model("plans.Subscription")._default_manager
+    now = timezone.now()
+    subscriptions.filter(customer_id=int(world["acme"]), status="active").update(
+        status="ended", ended_at=now
+    )
+    subscriptions.create(
+        customer_id=int(world["acme"]),
+        plan_id=int(world["approval_tier"]),
+        status="active",
+        started_at=now,
+    )
+
+
+PREPARE: dict[str, Callable[[dict[str, str]], None]] = {
+    "secret_shown": _secret_shown,
+    "enterprise_requested": _enterprise_requested,
+    "acme_on_enterprise": _acme_on_enterprise,
+}
 
 
 # --- the people's clients ------------------------------------------------------------------------

@@ -82,6 +82,7 @@ def as_expect(cell: Cell) -> Expect:
 
 LOGIN = no(302, "/accounts/login/")  # a page, anonymous: off to the login page
 CONSOLE = no(302, "/console/")  # a customer page, staff: they have no organisation of their own
+WELCOME = no(302, "/welcome/")  # a customer page, someone in no organisation
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,10 @@ API_KEY = {"id": "{acme_key}"}
 
 # Owner-only: a plain member of the organisation is refused (pages 403, the API 403).
 OWNER_ONLY = no(403)
+# Acme's keys were created by alice: maria, a plain member, reads them but may not change them...
+NOT_CREATOR = no(403, contains=("created",))
+# ...nor see their secret (only the creator ever does).
+NOT_CREATOR_SECRET = no(200, contains=("Only the person who created this key",))
 
 
 # Shorthands for the most common lines, in CELL_ROLES order.
@@ -199,8 +204,9 @@ def console_write(admin: Cell) -> Cells:
 
 
 def customer_read(alice: Cell = 200, bob: Cell = 404) -> Cells:
-    """A customer page: charlie has no organisation (403), staff go to the console."""
-    return (LOGIN, 403, alice, bob, CONSOLE, CONSOLE)
+    """A customer page: charlie has no organisation (off to /welcome/: invitations waiting, or
+    a new organisation), staff go to the console."""
+    return (LOGIN, WELCOME, alice, bob, CONSOLE, CONSOLE)
 
 
 def customer_write(alice: Cell, bob: Cell = 404) -> Cells:
@@ -266,6 +272,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(ok(200, contains=(SECRET,))),
         kwargs=KEY,
+        member=NOT_CREATOR_SECRET,
         audit=("key.secret_revealed",),
     ),
     Row(
@@ -273,6 +280,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(no(200, contains=("already been shown",))),
         kwargs=KEY,
+        member=NOT_CREATOR_SECRET,
         prepare="secret_shown",
         variant="shown already",
     ),
@@ -281,6 +289,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(ok(302, "/app/keys/{acme_key}/")),
         kwargs=KEY,
+        member=NOT_CREATOR,
         data={"name": "renamed"},
         audit=("key.renamed",),
         sync=True,
@@ -290,6 +299,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(ok(302, "/app/keys/{acme_key}/")),
         kwargs=KEY,
+        member=NOT_CREATOR,
         data={"enabled": "0"},
         audit=("key.disabled",),
         sync=True,
@@ -299,6 +309,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(ok(302, "/app/")),
         kwargs=KEY,
+        member=NOT_CREATOR,
         audit=("key.revoked",),
         sync=True,
     ),
@@ -307,6 +318,7 @@ MATRIX: list[Row] = [
         "POST",
         customer_write(ok(302, "/app/keys/{acme_key}/")),
         kwargs=KEY,
+        member=NOT_CREATOR,
         audit=("key.sync_retried",),
         sync=True,
     ),
@@ -323,6 +335,7 @@ MATRIX: list[Row] = [
         "app:tier-switch",
         "POST",
         customer_write(ok(302, "/app/"), ok(302, "/app/")),
+        member=OWNER_ONLY,
         data={"plan": "premium"},
         audit=("subscription.started",),
         sync=True,
@@ -336,12 +349,245 @@ MATRIX: list[Row] = [
             no(302, "/app/tier/"),
         ),
         data={"plan": "enterprise"},
+        member=OWNER_ONLY,
         variant="approval tier",
     ),
     Row("app:usage", "GET", customer_read(ok(contains=("acme-production",)), 200)),
     Row("app:usage-csv", "GET", customer_read(200, 200)),
+    # Organisation settings: everyone in it reads them (bob his own Globex's), owners change the
+    # "require MFA" switch (portal.mfa.services.customer_set_require_mfa).
+    Row(
+        "app:settings",
+        "GET",
+        customer_read(
+            ok(contains=("Acme", 'name="require_mfa"')),
+            ok(contains=("Globex",), lacks=("Acme",)),
+        ),
+        member=ok(
+            contains=("Acme", "Only an owner can change this"), lacks=('name="require_mfa"',)
+        ),
+    ),
+    Row(
+        "app:settings",
+        "POST",
+        customer_write(ok(302, "/app/settings/"), ok(302, "/app/settings/")),
+        data={"require_mfa": "on"},
+        audit=("customer.mfa_required",),
+        member=OWNER_ONLY,
+    ),
+    # --- tier requests (approval-only tiers): an owner asks, an admin decides -------------------
+    # The form of a request: bob's is for Globex (his own); a plain member may not ask.
+    Row(
+        "app:tier-request",
+        "GET",
+        customer_read(ok(contains=("Request the Enterprise tier",)), 200),
+        kwargs={"slug": "enterprise"},
+        member=OWNER_ONLY,
+    ),
+    # Nothing reaches AWS until an approval; the admins' email goes on commit (`sync`).
+    Row(
+        "app:tier-request",
+        "POST",
+        customer_write(ok(302, "/app/tier/"), ok(302, "/app/tier/")),
+        kwargs={"slug": "enterprise"},
+        data={"message": "We launch next month"},
+        member=OWNER_ONLY,
+        audit=("tier_request.created",),
+        sync=True,
+    ),
+    # One pending request at a time: Acme's second is refused (the page says why).
+    Row(
+        "app:tier-request",
+        "POST",
+        customer_write(no(302, "/app/tier/"), ok(302, "/app/tier/")),
+        kwargs={"slug": "enterprise"},
+        data={"message": "Again"},
+        member=OWNER_ONLY,
+        audit=("tier_request.created",),
+        sync=True,
+        prepare="enterprise_requested",
+        variant="one pending already",
+    ),
+    Row(
+        "app:tier-request-withdraw",
+        "POST",
+        customer_write(ok(302, "/app/tier/")),
+        kwargs={"request_id": "{acme_tier_request}"},
+        member=OWNER_ONLY,
+        audit=("tier_request.withdrawn",),
+        prepare="enterprise_requested",
+    ),
+    # Leaving an approval-only tier asks first ("coming back needs approval again"), changing
+    # nothing; bob's Globex is on Free and switches at once.
+    Row(
+        "app:tier-switch",
+        "POST",
+        customer_write(no(200, contains=("needs approval again",)), ok(302, "/app/")),
+        data={"plan": "premium"},
+        member=OWNER_ONLY,
+        audit=("subscription.started",),
+        sync=True,
+        prepare="acme_on_enterprise",
+        variant="leaving an approval tier",
+    ),
+    Row(
+        "app:tier-switch",
+        "POST",
+        customer_write(ok(302, "/app/"), ok(302, "/app/")),
+        data={"plan": "premium", "confirmed": "1"},
+        member=OWNER_ONLY,
+        audit=("subscription.started",),
+        sync=True,
+        prepare="acme_on_enterprise",
+        variant="leaving an approval tier, confirmed",
+    ),
+    # --- the organisation's people (/app/members/) and the invitation link ----------------------
+    Row(
+        "app:members",
+        "GET",
+        customer_read(
+            ok(contains=("alice@acme.test", "maria@acme.test", "dave@invited.test")),
+            ok(contains=("bob@globex.test",), lacks=("alice@acme.test", "dave@invited.test")),
+        ),
+    ),
+    # Bob invites to Globex, alice to Acme; a member may not invite.
+    Row(
+        "app:member-invite",
+        "POST",
+        customer_write(ok(302, "/app/members/"), ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        data={"email": "new@example.test", "role": "member"},
+        audit=("invitation.created",),
+        sync=True,  # the email, sent on commit
+    ),
+    Row(
+        "app:invitation-resend",
+        "POST",
+        customer_write(ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        kwargs={"invitation_id": "{dave_invitation}"},
+        audit=("invitation.resent",),
+        sync=True,  # the email, sent on commit
+    ),
+    Row(
+        "app:invitation-revoke",
+        "POST",
+        customer_write(ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        kwargs={"invitation_id": "{dave_invitation}"},
+        audit=("invitation.revoked",),
+    ),
+    Row(
+        "app:member-role",
+        "POST",
+        customer_write(ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        kwargs={"membership_id": "{maria_membership}"},
+        data={"role": "owner"},
+        audit=("membership.role_changed",),
+    ),
+    Row(
+        "app:member-remove",
+        "POST",
+        customer_write(ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        kwargs={"membership_id": "{maria_membership}"},
+        audit=("membership.removed",),
+    ),
+    # Alice hands Acme over to maria: maria becomes an owner, alice a member (two changes).
+    Row(
+        "app:member-transfer",
+        "POST",
+        customer_write(ok(302, "/app/members/")),
+        member=OWNER_ONLY,
+        kwargs={"membership_id": "{maria_membership}"},
+        audit=("membership.role_changed", "membership.role_changed"),
+    ),
+    # The last owner cannot leave (alice, bob: refused with a message); maria can.
+    Row(
+        "app:member-leave",
+        "POST",
+        customer_write(no(302, "/app/members/"), no(302, "/app/members/")),
+        member=ok(302, "/"),
+        audit=("membership.left",),
+    ),
+    # Someone in no organisation: the invitations to their address (dave's to Acme), or a new one.
+    Row(
+        "welcome",
+        "GET",
+        (
+            LOGIN,
+            ok(contains=("Create an organisation",)),
+            ok(302, "/app/"),
+            ok(302, "/app/"),
+            ok(302, "/console/"),
+            ok(302, "/console/"),
+        ),
+        invited=ok(contains=("Acme", "alice@acme.test")),
+    ),
+    Row(
+        "welcome",
+        "POST",
+        (
+            LOGIN,
+            ok(302, "/app/"),
+            ok(302, "/app/"),
+            ok(302, "/app/"),
+            no(302, "/console/"),
+            no(302, "/console/"),
+        ),
+        data={"name": "Side Project"},
+        audit=("customer.created", "subscription.started"),
+    ),
+    Row(
+        "welcome",
+        "POST",
+        (LOGIN, no(400), no(400), no(400), no(302, "/console/"), no(302, "/console/")),
+        data={"name": " "},
+        variant="no name",
+    ),
+    Row(
+        "welcome-accept",
+        "POST",
+        (LOGIN, 404, 404, 404, 404, 404),
+        invited=ok(302, "/app/"),
+        kwargs={"invitation_id": "{dave_invitation}"},
+        audit=("invitation.accepted", "membership.created"),
+    ),
+    # Anyone may follow a link: its token goes into the session, the page is shown without it.
+    Row(
+        "invitation-link",
+        "GET",
+        everyone(no(302, "/invitation/")),
+        kwargs={"token": "dave-invitation-token"},
+    ),
+    # Without a link's token in the session there is no invitation to show or accept (the
+    # journey itself: tests/teams).
+    Row("invitation", "GET", everyone(no(404))),
+    Row(
+        "invitation",
+        "POST",
+        (LOGIN, *(no(302, "/invitation/"),) * 5),
+    ),
+    # Work in Acme: its people may (nothing but their own choice changes); others are not in it.
+    Row(
+        "organisation-switch",
+        "POST",
+        (LOGIN, no(302, "/"), ok(302, "/app/"), no(302, "/"), no(302, "/"), no(302, "/")),
+        data={"customer": "{acme}"},
+    ),
     # --- the console (/console/) ----------------------------------------------------------------
     Row("console:overview", "GET", CONSOLE_READ),
+    # An organisation made by an import or an adoption gets its first owner by invitation.
+    Row(
+        "console-customer-invite",
+        "POST",
+        console_write(ok(302, "/console/customers/{acme}/")),
+        kwargs={"customer_id": "{acme}"},
+        data={"email": "second-owner@acme.test", "role": "owner"},
+        audit=("invitation.created",),
+        sync=True,  # the email, sent on commit
+    ),
     Row("console:stages", "GET", CONSOLE_READ),
     # Asks AWS for its stages: recorded, and the discovery task sent on commit.
     Row(
@@ -389,6 +635,42 @@ MATRIX: list[Row] = [
         kwargs={"plan_id": "{tier}"},
         audit=("tier.archived",),
         sync=True,
+    ),
+    # The queue of tier requests: staff read it, admins decide. An approval starts the
+    # subscription (the keys follow on commit); a rejection only emails the owners (on commit).
+    Row(
+        "console:tier-requests",
+        "GET",
+        (LOGIN, 403, 403, 403, ok(contains=("Acme", "We need more")), ok(contains=("Acme",))),
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "console:tier-request-approve",
+        "POST",
+        console_write(ok(302, "/console/tier-requests/")),
+        kwargs={"request_id": "{acme_tier_request}"},
+        audit=("subscription.started", "tier_request.approved"),
+        sync=True,
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "console:tier-request-reject",
+        "POST",
+        console_write(ok(302, "/console/tier-requests/")),
+        kwargs={"request_id": "{acme_tier_request}"},
+        data={"reason": "Tell us more about your traffic"},
+        audit=("tier_request.rejected",),
+        sync=True,
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "console:tier-request-reject",
+        "POST",
+        console_write(no(302, "/console/tier-requests/")),
+        kwargs={"request_id": "{acme_tier_request}"},
+        data={"reason": " "},
+        prepare="enterprise_requested",
+        variant="no reason",
     ),
     Row("console:customers", "GET", CONSOLE_READ),
     Row("console:customer", "GET", CONSOLE_READ, kwargs={"customer_id": "{acme}"}),
@@ -458,8 +740,8 @@ MATRIX: list[Row] = [
     ),
     Row("audit:console-csv", "GET", (LOGIN, 403, 403, 403, AUDIT_ALL, AUDIT_ALL)),
     # bob owns Globex: he reads Globex's events, never Acme's.
-    Row("audit:app", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX)),
-    Row("audit:app-csv", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX)),
+    Row("audit:app", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX), member=OWNER_ONLY),
+    Row("audit:app-csv", "GET", customer_read(AUDIT_ACME, AUDIT_GLOBEX), member=OWNER_ONLY),
     Row("console:import", "GET", CONSOLE_READ),
     # A usage plan made outside Tollgate (GetUsagePlan stubbed) becomes a tier of a new customer.
     Row(
@@ -519,6 +801,7 @@ MATRIX: list[Row] = [
         "POST",
         (LOGIN, 404, ok(302, "/settings/tokens/"), 404, 404, 404),
         kwargs={"token_id": "{alice_token}"},
+        member=404,
         audit=("token.revoked",),
     ),
     # Every person's tokens in the console: staff read them all, only admins revoke (ops may not).
@@ -541,27 +824,59 @@ MATRIX: list[Row] = [
         "v1:token-list",
         "GET",
         (401, ALICE_TOKEN_HIDDEN, ALICE_TOKEN_LISTED, ALICE_TOKEN_HIDDEN, 200, 200),
+        member=ALICE_TOKEN_HIDDEN,
     ),
     Row(
         "v1:token-detail",
         "GET",
         (401, 404, 200, 404, 200, 200),
         kwargs={"pk": "{alice_token}"},
+        member=404,
     ),
     Row(
         "v1:token-revoke",
         "POST",
         (401, 404, ok(200), 404, 403, ok(200)),
         kwargs={"pk": "{alice_token}"},
+        member=404,
         audit=("token.revoked",),
     ),
     Row("v1:me", "GET", (401, 200, 200, 200, 200, 200)),
+    # The organisation one works in: staff have none (403); bob reads and changes Globex's.
+    Row(
+        "v1:organisation-settings",
+        "GET",
+        (
+            401,
+            403,
+            ok(contains=('"Acme"', '"require_mfa":false')),
+            ok(contains=('"Globex"',), lacks=('"Acme"',)),
+            403,
+            403,
+        ),
+    ),
+    Row(
+        "v1:organisation-settings",
+        "PATCH",
+        (401, 403, ok(200), ok(200), 403, 403),
+        data={"require_mfa": True},
+        audit=("customer.mfa_required",),
+        member=OWNER_ONLY,
+    ),
+    # Staff are in no organisation: admins are told so (404), ops change nothing (403).
+    Row(
+        "v1:me-organisation",
+        "POST",
+        (401, 404, ok(200), 404, 403, 404),
+        data={"customer": "{acme}"},
+    ),
     # Bob names Acme: not found. Staff must name the customer; admins may use any live tier.
     Row(
         "v1:subscription-switch",
         "POST",
         (401, 403, ok(200), 404, 403, ok(200)),
         data={"tier": "premium", "customer": "{acme}"},
+        member=OWNER_ONLY,
         audit=("subscription.started",),
         sync=True,
     ),
@@ -570,6 +885,7 @@ MATRIX: list[Row] = [
         "POST",
         (401, 403, no(CLIENT_ERROR, contains=("needs approval",)), 404, 403, ok(200)),
         data={"tier": "enterprise", "customer": "{acme}"},
+        member=OWNER_ONLY,
         audit=("subscription.started",),
         sync=True,
         variant="approval tier",
@@ -582,6 +898,76 @@ MATRIX: list[Row] = [
         audit=("subscription.started",),
         sync=True,
         variant="unlisted tier",
+    ),
+    # Tier requests: customers read their organisation's, an owner asks and withdraws; admins
+    # decide. Emails go on commit (`sync`); only an approval moves keys in AWS.
+    Row(
+        "v1:tier-request-list",
+        "GET",
+        customer_api_read(ok(contains=('"enterprise"',)), ok(lacks=('"enterprise"',))),
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "v1:tier-request-list",
+        "POST",
+        (401, 403, ok(201), 404, 403, ok(201)),
+        data={"tier": "enterprise", "customer": "{acme}", "message": "We launch next month"},
+        member=OWNER_ONLY,
+        audit=("tier_request.created",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-request-list",
+        "POST",
+        (401, 403, no(409), 404, 403, no(409)),
+        data={"tier": "enterprise", "customer": "{acme}"},
+        member=OWNER_ONLY,
+        prepare="enterprise_requested",
+        variant="one pending already",
+    ),
+    Row(
+        "v1:tier-request-detail",
+        "GET",
+        customer_api_read(),
+        kwargs={"pk": "{acme_tier_request}"},
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "v1:tier-request-withdraw",
+        "POST",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        kwargs={"pk": "{acme_tier_request}"},
+        member=OWNER_ONLY,
+        audit=("tier_request.withdrawn",),
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "v1:tier-request-approve",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"pk": "{acme_tier_request}"},
+        audit=("subscription.started", "tier_request.approved"),
+        sync=True,
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "v1:tier-request-reject",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"pk": "{acme_tier_request}"},
+        data={"reason": "Tell us more about your traffic"},
+        audit=("tier_request.rejected",),
+        sync=True,
+        prepare="enterprise_requested",
+    ),
+    Row(
+        "v1:tier-request-reject",
+        "POST",
+        admin_api(no(400)),
+        kwargs={"pk": "{acme_tier_request}"},
+        data={"reason": ""},
+        prepare="enterprise_requested",
+        variant="no reason",
     ),
     Row("v1:metrics", "GET", STAFF_API),
     Row("v1:sync-status", "GET", STAFF_API),
@@ -700,6 +1086,80 @@ MATRIX: list[Row] = [
         customer_api_read(ok(contains=("alice@acme.test",)), ok(lacks=("alice@acme.test",))),
     ),
     Row("v1:membership-detail", "GET", customer_api_read(), kwargs={"pk": "{membership}"}),
+    Row(
+        "v1:membership-detail",
+        "PATCH",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        member=OWNER_ONLY,
+        kwargs={"pk": "{maria_membership}"},
+        data={"role": "owner"},
+        audit=("membership.role_changed",),
+    ),
+    Row(
+        "v1:membership-detail",
+        "DELETE",
+        (401, 403, ok(204), 404, 403, ok(204)),
+        member=no(400, contains=("leave",)),  # her own: leaving is its own action
+        kwargs={"pk": "{maria_membership}"},
+        audit=("membership.removed",),
+    ),
+    # The last owner can be neither removed nor demoted, not even by an admin.
+    Row(
+        "v1:membership-detail",
+        "DELETE",
+        (401, 403, no(400, contains=("leave",)), 404, 403, no(400, contains=("last owner",))),
+        member=OWNER_ONLY,
+        kwargs={"pk": "{membership}"},
+        variant="last owner",
+    ),
+    Row(
+        "v1:membership-leave",
+        "POST",
+        (401, 403, no(403), 404, 403, no(403)),
+        member=ok(204),
+        kwargs={"pk": "{maria_membership}"},
+        audit=("membership.left",),
+    ),
+    Row(
+        "v1:membership-transfer-ownership",
+        "POST",
+        (401, 403, ok(200), 404, 403, no(403)),  # from one owner to another: admins just set roles
+        member=OWNER_ONLY,
+        kwargs={"pk": "{maria_membership}"},
+        audit=("membership.role_changed", "membership.role_changed"),
+    ),
+    Row(
+        "v1:invitation-list",
+        "GET",
+        customer_api_read(ok(contains=("dave@invited.test",)), ok(lacks=("dave@invited.test",))),
+    ),
+    Row("v1:invitation-detail", "GET", customer_api_read(), kwargs={"pk": "{dave_invitation}"}),
+    Row(
+        "v1:invitation-list",
+        "POST",
+        (401, 403, ok(201), 404, 403, ok(201)),
+        member=OWNER_ONLY,
+        data={"email": "new@example.test", "role": "member", "customer": "{acme}"},
+        audit=("invitation.created",),
+        sync=True,  # the email, sent on commit
+    ),
+    Row(
+        "v1:invitation-resend",
+        "POST",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        member=OWNER_ONLY,
+        kwargs={"pk": "{dave_invitation}"},
+        audit=("invitation.resent",),
+        sync=True,  # the email, sent on commit
+    ),
+    Row(
+        "v1:invitation-revoke",
+        "POST",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        member=OWNER_ONLY,
+        kwargs={"pk": "{dave_invitation}"},
+        audit=("invitation.revoked",),
+    ),
     Row("v1:subscription-list", "GET", customer_api_read(200, 200)),
     Row("v1:subscription-detail", "GET", customer_api_read(), kwargs={"pk": "{subscription}"}),
     Row(
@@ -721,6 +1181,7 @@ MATRIX: list[Row] = [
         "PATCH",
         (401, 403, ok(200), 404, 403, ok(200)),
         kwargs=API_KEY,
+        member=NOT_CREATOR,
         data={"name": "renamed"},
         audit=("key.renamed",),
         sync=True,
@@ -730,6 +1191,7 @@ MATRIX: list[Row] = [
         "PATCH",
         (401, 403, ok(200), 404, 403, ok(200)),
         kwargs=API_KEY,
+        member=NOT_CREATOR,
         data={"enabled": False},
         audit=("key.disabled",),
         sync=True,
@@ -740,6 +1202,7 @@ MATRIX: list[Row] = [
         "DELETE",
         (401, 403, ok(204), 404, 403, ok(204)),
         kwargs=API_KEY,
+        member=NOT_CREATOR,
         audit=("key.revoked",),
         sync=True,
     ),
@@ -748,6 +1211,7 @@ MATRIX: list[Row] = [
         "POST",
         (401, 403, ok(200), 404, 403, ok(200)),
         kwargs=API_KEY,
+        member=NOT_CREATOR,
         audit=("key.revoked",),
         sync=True,
     ),
@@ -756,6 +1220,7 @@ MATRIX: list[Row] = [
         "POST",
         (401, 403, ok(202), 404, 403, ok(202)),
         kwargs=API_KEY,
+        member=NOT_CREATOR,
         audit=("key.sync_retried",),
         sync=True,
     ),
@@ -766,6 +1231,7 @@ MATRIX: list[Row] = [
         "POST",
         (401, 403, ok(200, contains=(SECRET,)), 404, 403, 403),
         kwargs=API_KEY,
+        member=no(403, contains=("created",)),
         audit=("key.secret_revealed",),
     ),
     Row(
@@ -780,6 +1246,7 @@ MATRIX: list[Row] = [
             403,
         ),
         kwargs=API_KEY,
+        member=no(403, contains=("created",)),
         prepare="secret_shown",
         variant="shown already",
     ),

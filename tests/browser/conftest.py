@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from portal.accounts.models import User
 from portal.customers.services import customer_onboard
 from tests.conftest import PASSWORD, make_user
+from tests.fixtures.mfa import totp_code
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,13 +98,25 @@ def shot(page: Page, name: str) -> Path:
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Through the real allauth login form, as a person would."""
+    """Through the real allauth login form, as a person would; someone with an authenticator
+    app (staff) then types the code it shows (tests/fixtures/mfa.py computes it)."""
     page.goto("/accounts/login/")
     form = page.locator("main form")
     form.locator("input[name=login]").fill(email)
     form.locator("input[name=password]").fill(password)
     form.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+    if MFA_STEP.search(page.url):
+        enter_totp_code(page, User.objects.get(email=email))
+
+
+MFA_STEP = re.compile(r"/accounts/2fa/authenticate/")
+
+
+def enter_totp_code(page: Page, user: User) -> None:
+    page.get_by_label("Authenticator code").fill(totp_code(user))
+    page.locator("#mfa-code-form").get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(MFA_STEP)
 
 
 def make_customer(email: str, organisation: str) -> User:

@@ -157,8 +157,11 @@ def test_the_secret_is_not_offered_before_aws_issued_it(alice: User, acme_key: A
     assert acme_key.secret_revealed_at is None
 
 
-def test_people_without_an_organisation_are_refused(charlie: User) -> None:
-    assert login(charlie).get(reverse("app:keys")).status_code == 403
+def test_people_without_an_organisation_are_sent_to_join_or_start_one(charlie: User) -> None:
+    client = login(charlie)
+    response = client.get(reverse("app:keys"))
+    assert response.status_code == 302 and response["Location"] == reverse("welcome")
+    assert client.post(reverse("app:key-create"), {"name": "x"}).status_code == 403
 
 
 def test_staff_are_sent_to_the_console(admin: User) -> None:

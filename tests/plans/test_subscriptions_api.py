@@ -40,7 +40,11 @@ def test_an_approval_tier_is_refused_with_the_services_message(
     response = api_as(alice).post("/api/v1/subscription/switch", {"tier": "enterprise"})
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "The Enterprise tier needs approval; contact us to join it."
+    assert (
+        response.json()["detail"]
+        == "The Enterprise tier needs approval: an owner requests it on the Tier page "
+        "(or POST /api/v1/tier-requests)."
+    )
     assert Subscription.objects.get(customer=acme, status="active").plan.slug == "free"
 
 

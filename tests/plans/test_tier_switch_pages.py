@@ -39,7 +39,10 @@ def test_it_switches_and_moves_every_key(
 def test_it_refuses_an_approval_tier(alice: User, acme: Customer, tiers: dict[str, Plan]) -> None:
     response = login(alice).post(reverse("app:tier-switch"), {"plan": "enterprise"}, follow=True)
     assert active_tier(acme) == "Free"
-    assert "The Enterprise tier needs approval; contact us to join it." in response.content.decode()
+    assert (
+        "The Enterprise tier needs approval: an owner requests it on the Tier page "
+        "(or POST /api/v1/tier-requests)." in response.content.decode()
+    )
 
 
 def test_it_refuses_the_current_tier(alice: User, acme: Customer, tiers: dict[str, Plan]) -> None:

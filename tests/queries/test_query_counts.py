@@ -11,6 +11,7 @@ honest: `UPDATE_QUERY_BASELINE=1 pytest tests/queries` rewrites it; review the d
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import uuid
@@ -27,10 +28,10 @@ from django.utils import timezone
 
 from keys.models import ApiKey, KeyImport, KeyImportRow
 from keys.services import key_create
-from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus
+from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus, TierRequest
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
-from portal.customers.models import Customer, Membership, MembershipRole
+from portal.customers.models import Customer, Invitation, Membership, MembershipRole
 from portal.sync import SyncStatus
 from portal.usage import metrics as usage_metrics
 from portal.usage.models import UsageDay
@@ -51,6 +52,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("console:tiers", "/console/tiers/", "admin"),
     ("console:tier-create", "/console/tiers/new/", "admin"),
     ("console:tier-edit", "/console/tiers/{tier}/edit/", "admin"),
+    ("console:tier-requests", "/console/tier-requests/", "admin"),
     ("console:customers", "/console/customers/", "admin"),
     ("console:customer", "/console/customers/{customer}/", "admin"),
     ("console:customer-usage", "/console/customers/{customer}/usage/", "admin"),
@@ -69,6 +71,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("app:tier", "/app/tier/", "alice"),
     ("app:usage", "/app/usage/", "alice"),
     ("app:usage-csv", "/app/usage.csv", "alice"),
+    ("app:members", "/app/members/", "alice"),
+    ("app:settings", "/app/settings/", "alice"),
     ("audit:console", "/console/audit/", "admin"),
     ("audit:console (filtered)", "/console/audit/?organisation={customer}&action=key.", "admin"),
     ("audit:console-csv", "/console/audit.csv", "admin"),
@@ -88,7 +92,13 @@ PAGES: list[tuple[str, str, str]] = [
     ("v1:customer-list", "/api/v1/customers", "admin"),
     ("v1:customer-list (customer)", "/api/v1/customers", "alice"),
     ("v1:membership-list", "/api/v1/memberships", "admin"),
+    ("v1:membership-list (customer)", "/api/v1/memberships", "alice"),
+    ("v1:invitation-list", "/api/v1/invitations", "admin"),
+    ("v1:invitation-list (customer)", "/api/v1/invitations", "alice"),
+    ("v1:organisation-settings", "/api/v1/organisation/settings", "alice"),
     ("v1:subscription-list", "/api/v1/subscriptions", "admin"),
+    ("v1:tier-request-list", "/api/v1/tier-requests", "admin"),
+    ("v1:tier-request-list (customer)", "/api/v1/tier-requests", "alice"),
     ("v1:key-list", "/api/v1/keys", "admin"),
     ("v1:key-list (customer)", "/api/v1/keys", "alice"),
     ("v1:usage-day-list", "/api/v1/usage/days", "admin"),
@@ -111,9 +121,10 @@ NOT_MEASURED = {
 
 
 def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
-    """`size` more organisations, each with an owner, an active subscription, two keys (every
-    third drifted), three days of usage, ten more rows in the key import, and three audit
-    events per owner (the last owner's about Acme, so alice's audit log grows too)."""
+    """`size` more organisations, each with an owner (also a member of Acme), an invitation of its
+    own and one into Acme, an active subscription, a pending request for Enterprise, two keys (every third drifted), three days of usage, ten more rows in the key
+    import, and three audit events per owner (the last owner's about Acme, so alice's audit log
+    grows too)."""
     free = tiers["Free"]
     users = User.objects.bulk_create(
         [User(email=f"owner-{tag}-{n}@bulk.test") for n in range(size)]
@@ -133,6 +144,12 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
                 customer=c, plan=free, status=SubscriptionStatus.ACTIVE, started_at=timezone.now()
             )
             for c in customers
+        ]
+    )
+    TierRequest.objects.bulk_create(
+        [
+            TierRequest(customer=c, plan=tiers["Enterprise"], requested_by=u, message="More")
+            for u, c in zip(users, customers, strict=True)
         ]
     )
     drift = {"differences": [{"field": "enabled", "ours": "True", "aws": "False"}]}
@@ -160,6 +177,27 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
         ]
     )
     acme = Customer.objects.get(name="Acme")
+    # Acme's members page and everyone's invitations grow: a member of Acme per organisation
+    # (they own their own as well), and an invitation from each organisation and one into Acme.
+    Membership.objects.bulk_create(
+        [Membership(user=u, customer=acme, role=MembershipRole.MEMBER) for u in users]
+    )
+    now = timezone.now()
+    Invitation.objects.bulk_create(
+        [
+            Invitation(
+                customer=into,
+                email=f"invitee-{tag}-{n}@bulk.test",
+                role=MembershipRole.MEMBER,
+                invited_by=u,
+                token_hash=hashlib.sha256(f"{tag}-{n}-{into.pk}".encode()).hexdigest(),
+                sent_at=now,
+                expires_at=now + datetime.timedelta(days=7),
+            )
+            for n, (u, c) in enumerate(zip(users, customers, strict=True))
+            for into in (c, acme)
+        ]
+    )
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(

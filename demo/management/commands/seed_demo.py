@@ -3,27 +3,39 @@
 Idempotent: a second run finds what the first created and adds nothing twice.
 """
 
+import os
 import time
 from decimal import Decimal
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.utils import encrypt
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from keys.models import ApiKey
 from keys.services import key_create
-from plans.models import ApiStage, Plan
+from plans.approvals import tier_request_create
+from plans.models import ApiStage, Plan, TierRequest
 from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
 from portal.accounts.models import StaffRole, User
-from portal.customers.models import Customer
+from portal.customers.models import Customer, Invitation, Membership, MembershipRole
 from portal.customers.services import customer_onboard
 from portal.sync import SyncStatus
+from portal.teams.services import invitation_create
 from portal.usage.models import UsageDay
 
 DEMO_PASSWORD = "tollgate-demo"
+DEMO_BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 STAFF = [("admin@tollgate.test", StaffRole.ADMIN), ("ops@tollgate.test", StaffRole.OPS)]
+# Staff must sign in with a second factor (portal.access.mfa_setup_required): the demo's staff
+# share this well-known authenticator-app secret (the usual example key of TOTP docs; demo only), and
+# each has recovery codes from a fixed seed, printed at start-up.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 TIERS: list[dict[str, Any]] = [
     {
         "name": "Free",
@@ -67,6 +79,17 @@ CUSTOMERS = [
     ("Globex", "bob@globex.test", "Premium", ["backend", "mobile app", "analytics"]),
     ("Initech", "carol@initech.test", "Enterprise", ["billing service"]),
 ]
+# Teammates: a plain member of Acme (keys and usage, not the tier or the members), with a key of
+# his own, and an invitation Acme's owner sent that nobody has accepted yet.
+MEMBERS = [("Acme Robotics", "dave@acme.test", ["dave-laptop"])]
+INVITED = ("Acme Robotics", "alice@acme.test", "erin@acme.test")
+# So the console's queue of tier requests is not empty: Globex's owner asks for Enterprise.
+PENDING_REQUEST = (
+    "Globex",
+    "bob@globex.test",
+    "Enterprise",
+    "We are moving our checkout to your API next quarter: about 2 million calls a month.",
+)
 
 
 class Command(BaseCommand):
@@ -74,6 +97,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         staff = {email: self._user(email, role) for email, role in STAFF}
+        recovery = {email: self._second_factor(user) for email, user in staff.items()}
         admin = staff[STAFF[0][0]]
 
         result = stages_discover()
@@ -105,13 +129,63 @@ class Command(BaseCommand):
                     if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
                         key_create(actor=owner, customer=customer, name=key_name)
 
+        for org, email, key_names in MEMBERS:
+            member = self._user(email, StaffRole.NONE)
+            customer = Customer.objects.get(name=org)
+            Membership.objects.get_or_create(
+                user=member, customer=customer, defaults={"role": MembershipRole.MEMBER}
+            )
+            for key_name in key_names:
+                if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
+                    key_create(actor=member, customer=customer, name=key_name)
+        self._invite()
+        self._request_a_tier()
         self._simulate_traffic_once()
 
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, role in STAFF:
-            self.stdout.write(f"  {email:<24} {role.label}")
+            self.stdout.write(f"  {email:<24} {role.label}, with two-factor authentication")
         for org, email, tier, _ in CUSTOMERS:
             self.stdout.write(f"  {email:<24} customer, owner of {org} ({tier})")
+        for org, email, _ in MEMBERS:
+            self.stdout.write(f"  {email:<24} customer, member of {org} (keys, not the tier)")
+        self.stdout.write(
+            f"Staff sign in with a second step: the 6-digit code of an authenticator app set up "
+            f"with the secret {DEMO_TOTP_SECRET} (type it into any TOTP app: Google "
+            f"Authenticator, 1Password, oathtool --totp -b {DEMO_TOTP_SECRET}), or a recovery "
+            f"code, each good once:"
+        )
+        for email, code in recovery.items():
+            self.stdout.write(f"  {email:<24} recovery code {code}")
+
+    def _invite(self) -> None:
+        """One pending invitation on Acme's Members page, sent once (its link went to the
+        console with the email; the owner can resend it there)."""
+        org, inviter, email = INVITED
+        customer = Customer.objects.get(name=org)
+        if Invitation.objects.filter(customer=customer, email=email).exists():
+            return
+        invitation_create(
+            actor=User.objects.get(email=inviter),
+            customer=customer,
+            email=email,
+            base_url=DEMO_BASE_URL,
+        )
+        self.stdout.write(f"{inviter} invited {email} to {org} (pending on its Members page)")
+
+    def _request_a_tier(self) -> None:
+        """One pending request in the console's queue, made once (a decided one stays decided)."""
+        org, email, tier, message = PENDING_REQUEST
+        customer = Customer.objects.get(name=org)
+        if TierRequest.objects.filter(customer=customer).exists():
+            return
+        tier_request_create(
+            actor=User.objects.get(email=email),
+            customer=customer,
+            plan=Plan.objects.get(name=tier),
+            message=message,
+        )
+        self.stdout.write(f"{org} asks for the {tier} tier (pending in the console)")
 
     def _simulate_traffic_once(self) -> None:
         """30 days of traffic for the charts, on the first start only: a second simulation
@@ -124,6 +198,19 @@ class Command(BaseCommand):
                 raise CommandError("The demo keys did not reach the local AWS within 90 s.")
             time.sleep(0.5)
         call_command("simulate_traffic", days=30, seed=1, stdout=self.stdout)
+
+    def _second_factor(self, user: User) -> str:
+        """The demo secret as the person's authenticator app, and recovery codes from a seed of
+        their own (fixed, so every start prints a code that still works): the first unused."""
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, DEMO_TOTP_SECRET)
+        Authenticator.objects.get_or_create(
+            user=user,
+            type=Authenticator.Type.RECOVERY_CODES,
+            defaults={"data": {"seed": encrypt(f"tollgate-demo-{user.email}"), "used_mask": 0}},
+        )
+        codes = RecoveryCodes.activate(user).get_unused_codes()
+        return codes[0] if codes else "(all used: sign in with the app's code)"
 
     def _user(self, email: str, role: StaffRole) -> User:
         user = User.objects.filter(email=email).first()
