@@ -14,6 +14,20 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
         return self.filter(revoked_at__isnull=True)
 
 
+class RevokeReason(models.TextChoices):
+    REVOKED = "revoked", "Revoked by a person"
+    ROTATED = "rotated", "Replaced by a rotation"
+    EXPIRED = "expired", "Expired"
+    LEAKED = "leaked", "Reported leaked"
+
+
+class DisableReason(models.TextChoices):
+    NONE = "", "—"
+    PERSON = "person", "Disabled by a person"
+    IDLE = "idle", "Idle for 90 days"
+    LEAKED = "leaked", "Reported leaked"
+
+
 class ApiKey(SyncState):
     """A customer's API Gateway key. We keep the SHA-256 of its secret and a short prefix,
     never the secret itself."""
@@ -38,11 +52,27 @@ class ApiKey(SyncState):
         help_text="A key imported from an existing account keeps its AWS name.",
     )
     enabled = models.BooleanField(default=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(
+        max_length=16, choices=DisableReason.choices, blank=True, default=""
+    )
+    # Expiry: API Gateway refuses the key from then on (the sync disables it), and a beat job
+    # revokes it after the retention; owners are warned 7 days and 1 day before.
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expiry_warned_7d_at = models.DateTimeField(null=True, blank=True)
+    expiry_warned_1d_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(
+        max_length=16, choices=RevokeReason.choices, blank=True, default=""
+    )
+    # Rotation: the new key names the old one; the old one works until its grace period ends.
     rotated_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotations"
     )
+    grace_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The new key's quota bookkeeping across a rotation (keys/rotation.py owns its shape).
+    rotation_state = models.JSONField(default=dict, blank=True)
+    # The last day the collected usage shows traffic (portal.usage keeps it up to date).
+    last_used_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ApiKeyQuerySet.as_manager()

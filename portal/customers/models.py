@@ -17,6 +17,17 @@ class Customer(models.Model):
         default=False,
         help_text="Everyone in this organisation must set up a second factor before using it.",
     )
+    leaked_key_action = models.CharField(
+        "when a key of ours is reported leaked",
+        max_length=10,
+        choices=[("disable", "Disable it"), ("roll", "Roll it (a new key, the old one disabled)")],
+        default="disable",
+    )
+    disable_idle_keys = models.BooleanField(
+        "disable keys idle for 90 days",
+        default=False,
+        help_text="Keys with no traffic for 90 days are disabled (and the owners emailed).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
