@@ -145,7 +145,7 @@ def invitation_create(
 
 def _open_invitation(invitation_id: int, customer: Customer) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .filter(pk=invitation_id, customer=customer)
         .select_related("customer", "invited_by")
         .first()
