@@ -236,6 +236,9 @@ def test_customer_pages_fit_a_phone_and_keep_the_csp(
     expect(page.get_by_role("progressbar").first).to_be_visible()
     phone.check("usage")
     phone.visit("tokens", "/settings/tokens/")
+    phone.visit("members", "/app/members/")
+    phone.visit("settings", "/app/settings/")
+    phone.visit("audit", "/app/audit/")
 
     # The copy button on the API reference (a snippet with the key prefix).
     page = phone.visit("reference-customer", f"/apis/{acme_with_usage['stage'].pk}/")
@@ -277,6 +280,9 @@ def test_console_pages_fit_a_phone_and_keep_the_csp(
     phone.check("console-metrics")
     phone.visit("console-import", "/console/import/")
     phone.visit("console-drift", "/console/sync/")
+    phone.visit("console-tier-requests", "/console/tier-requests/")
+    phone.visit("console-audit", "/console/audit/")
+    phone.visit("console-everyones-tokens", "/console/tokens/")
     phone.visit("console-tokens", "/settings/tokens/")
     phone.assert_clean()
 
@@ -312,3 +318,12 @@ def test_the_api_docs_keep_their_own_csp(path: str, ready: str, tour: Any) -> No
     assert policy["script-src"] == "'self'"
     assert policy["style-src"] == "'self' 'unsafe-inline'"
     assert policy["frame-ancestors"] == "'none'"
+
+
+def test_the_welcome_page_fits_a_phone(charlie: User, dave: User, tour: Any) -> None:
+    """Someone in no organisation: the invitation waiting for their address, or a new one."""
+    phone = tour("phone")
+    sign_in(phone.page, "dave@invited.test")
+    page = phone.visit("welcome", "/welcome/")
+    expect(page.get_by_role("button", name="Join Acme")).to_be_visible()
+    phone.assert_clean()
