@@ -71,11 +71,33 @@ def world() -> Iterator[tuple[LocalAwsControl, Callable[[], int]]]:
     tasks[0].apply_async = lambda args, **kw: queue.append((ApiKey, args[0], push_key))
     tasks[1].apply_async = lambda args, **kw: queue.append((Plan, args[0], push_plan))
 
+    # ...and by name (portal.sync.send_task), as the services do now.
+    from keys import rotation
+    from portal import sync as sync_engine
+
+    by_name: dict[str, tuple[Any, Any]] = {
+        "keys.tasks.sync_key": (ApiKey, rotation.push_key_keeping_quota),
+        "plans.tasks.sync_plan": (Plan, push_plan),
+        "keys.tasks.advance_rotation": (None, rotation.advance),
+    }
+
+    def send_by_name(name: str, *args: Any) -> None:
+        if name in by_name:
+            queue.append((by_name[name][0], args[0], by_name[name][1]))
+
+    sync_engine.send_task = send_by_name
+    rotation.send_task = send_by_name
+
     def drain() -> int:
         n = 0
         while queue:
             model, pk, push = queue.pop(0)
-            converge(model, pk, push, attempt=0)
+            if model is None:
+                push(pk)
+            else:
+                converge(model, pk, push, attempt=0)
+                if model is ApiKey:
+                    rotation.after_key_sync(pk)
             n += 1
         return n
 

@@ -8,6 +8,7 @@ faults and the rate budgets out of the way, so the figures are exact and repeata
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,17 @@ from _sync_setup import live_stage, world
 
 
 def main() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from keys.expiry import process_expiries, retention_days
+    from keys.leaks import keys_report_leaked
+    from keys.models import ApiKey
+    from keys.rotation import GRACES, key_rotate, retire_rotated_keys
     from keys.services import key_create, key_rename, key_revoke
     from plans.services import plan_create, plan_update, subscription_switch
+    from portal.aws.apigateway import get_api_key_secret
     from portal.customers.services import customer_onboard
     from tests.conftest import FREE, PREMIUM, make_user
 
@@ -65,6 +75,43 @@ def main() -> None:
             ),
         )
         measure("revoke key", lambda: key_revoke(actor=None, key=holder["key"]))
+
+        # Expiry (keys.expiry): a key expiring in 2 s, the beat job's run once it passed (the
+        # sync reads the real clock), then a run on a clock moved on by the retention.
+        expires_at = timezone.now() + timedelta(seconds=2)
+        expiring = key_create(actor=None, customer=one, name="expiring", expires_at=expires_at)
+        drain()
+        time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.1)
+        measure("expiry passes: key disabled", process_expiries)
+        later = timezone.now() + timedelta(days=retention_days())
+        measure("retention over: expired key deleted", lambda: process_expiries(now=later))
+        assert ApiKey.objects.get(pk=expiring.pk).is_revoked
+
+        # Rotation with a 24 h overlap: the roll (new key + quota carried over), then the end of
+        # the grace period (the old key's final reading, deleted, the overlap taken off).
+        old = key_create(actor=None, customer=one, name="rolled")
+        drain()
+        measure(
+            "rotate key: roll (24 h grace)",
+            lambda: holder.update(new=key_rotate(actor=None, key=old, grace=GRACES["24h"])),
+        )
+
+        def end_of_grace() -> None:
+            ApiKey.objects.filter(pk=old.pk).update(grace_ends_at=timezone.now())
+            retire_rotated_keys()
+
+        measure("rotate key: end of the grace period", end_of_grace)
+
+        # A secret scanner reports a key's value (keys.leaks): disabled, or rolled without grace.
+        for action in ("disable", "roll"):
+            type(one).objects.filter(pk=one.pk).update(leaked_key_action=action)
+            leaked = key_create(actor=None, customer=one, name=f"leaked {action}")
+            drain()
+            value = get_api_key_secret(ApiKey.objects.get(pk=leaked.pk).aws_id)
+            measure(
+                f"leak report: {action}",
+                lambda value=value: keys_report_leaked(reporter=None, values=[value]),
+            )
 
         for label, calls in rows:
             detail = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))

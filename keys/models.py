@@ -1,12 +1,30 @@
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from portal.sync import SyncState
+
+IDLE_AFTER_DAYS = 90  # a key with no traffic for this long is "idle" (keys.idle)
+
+
+def is_idle(
+    created_at: datetime.datetime | None,
+    last_used_on: datetime.date | None,
+    now: datetime.datetime,
+) -> bool:
+    """The one rule: older than IDLE_AFTER_DAYS, and no traffic in the last IDLE_AFTER_DAYS days
+    (`last_used_on` is the last day the collected usage shows requests)."""
+    since = now - datetime.timedelta(days=IDLE_AFTER_DAYS)
+    if created_at is None or created_at > since:
+        return False
+    return last_used_on is None or last_used_on <= since.date()
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
@@ -43,7 +61,7 @@ class ApiKey(SyncState):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     display_prefix = models.CharField(max_length=8, blank=True)
-    secret_sha256 = models.CharField(max_length=64, blank=True)
+    secret_sha256 = models.CharField(max_length=64, blank=True, db_index=True)  # leak reports
     secret_revealed_at = models.DateTimeField(null=True, blank=True)
     aws_id = models.CharField("API key id", max_length=32, blank=True)
     imported_aws_name = models.CharField(
@@ -100,9 +118,35 @@ class ApiKey(SyncState):
         return self.revoked_at is not None
 
     @property
+    def is_expired(self) -> bool:
+        """Its expiry passed: API Gateway refuses it (keys.sync), whatever `enabled` says."""
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def expires_in(self) -> str:
+        """ "6 days", "3 hours": how long until the expiry, for the pages ("" once passed)."""
+        if self.expires_at is None or self.is_expired:
+            return ""
+        return timeuntil(self.expires_at, depth=1)
+
+    @property
+    def expires_soon(self) -> bool:
+        """Within the 7 days before its expiry (the owners' first warning)."""
+        if self.expires_at is None or self.is_expired:
+            return False
+        return self.expires_at - timezone.now() <= datetime.timedelta(days=7)
+
+    @property
+    def is_idle(self) -> bool:
+        """No traffic for IDLE_AFTER_DAYS days (by the collected usage), and at least that old."""
+        return is_idle(self.created_at, self.last_used_on, timezone.now())
+
+    @property
     def state_label(self) -> str:
         if self.revoked_at:
             return "revoked"
+        if self.is_expired:
+            return "expired"
         return "enabled" if self.enabled else "disabled"
 
 

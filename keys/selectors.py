@@ -11,22 +11,30 @@ from django.db import models
 from django.utils import timezone
 
 from keys.models import ApiKey
+from plans.calls import SampleCall, sample_call_among, stage_url
 from plans.models import Subscription
 from portal.customers.models import Customer
 
 
 def invoke_urls_for(customer: Customer) -> list[str]:
-    """The invoke URL of each stage the customer's tier covers (the curl example uses the first)."""
+    """The invoke URL of each stage the customer's tier covers (the REST API's reveal answer)."""
     subscription = (
         Subscription.objects.active().filter(customer=customer).select_related("plan").first()
     )
     if subscription is None:
         return []
-    return [
-        f"https://{stage.rest_api_id}.execute-api.{stage.region or settings.AWS_REGION}"
-        f".amazonaws.com/{stage.stage_name}"
-        for stage in subscription.plan.stages.all()
-    ]
+    return [stage_url(stage) for stage in subscription.plan.stages.all()]
+
+
+def sample_call_for(customer: Customer) -> SampleCall | None:
+    """The call the key page's `curl` line makes: a key-protected operation of a stage the
+    customer's tier covers (plans.calls), or a stage root when none is known; None off-tier."""
+    subscription = (
+        Subscription.objects.active().filter(customer=customer).select_related("plan").first()
+    )
+    if subscription is None:
+        return None
+    return sample_call_among(list(subscription.plan.stages.all()))
 
 
 # --- the one-time secret ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hmac
 import uuid
 from collections import defaultdict
@@ -13,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from keys.models import ApiKey
+from keys.expiry import clean_expires_at
+from keys.models import ApiKey, DisableReason
 from keys.selectors import SecretState, reveal_window_hours, secret_state
 from portal.access import KEY_CREATOR_ONLY_MESSAGE, is_staff, may_manage_key
 from portal.audit.services import audit
@@ -67,17 +69,30 @@ def _clean_name(customer: Customer, name: str, *, exclude_pk: int | None = None)
 
 
 @transaction.atomic
-def key_create(*, actor: Any, customer: Customer, name: str, ip: str | None = None) -> ApiKey:
-    """A new key; API Gateway generates its secret inside the sync task (see README)."""
+def key_create(
+    *,
+    actor: Any,
+    customer: Customer,
+    name: str,
+    ip: str | None = None,
+    expires_at: datetime.datetime | None = None,
+) -> ApiKey:
+    """A new key; the worker generates its secret inside the sync task (see README).
+    `expires_at`: optional, checked by keys.expiry (in the future, within the maximum)."""
     _require_confirmed_email(actor)
     Customer.objects.select_for_update().filter(pk=customer.pk).first()
     name = _clean_name(customer, name)
+    if expires_at is not None:
+        expires_at = clean_expires_at(expires_at)
     if ApiKey.objects.live().filter(customer=customer).count() >= MAX_LIVE_KEYS_PER_CUSTOMER:
         raise ValidationError(
             f"You have {MAX_LIVE_KEYS_PER_CUSTOMER} keys already; revoke one you no longer use."
         )
-    key = ApiKey.objects.create(customer=customer, name=name, created_by=actor)
-    audit(actor=actor, action="key.created", target=key, after={"name": name}, ip=ip)
+    key = ApiKey.objects.create(
+        customer=customer, name=name, created_by=actor, expires_at=expires_at
+    )
+    after = {"name": name, **({"expires_at": expires_at.isoformat()} if expires_at else {})}
+    audit(actor=actor, action="key.created", target=key, after=after, ip=ip)
     schedule_sync(key)
     return key
 
@@ -127,20 +142,30 @@ def key_set_enabled(
     enabled: bool,
     ip: str | None = None,
     already_in_aws: bool = False,
+    reason: str = DisableReason.PERSON,
+    action: str = "",
 ) -> ApiKey:
-    """Pause or resume a key. `already_in_aws`: AWS has it so already (a drift accepted)."""
+    """Pause or resume a key. `already_in_aws`: AWS has it so already (a drift accepted).
+    `reason` (DisableReason) is recorded on a disabled key; `action` names the audit event
+    when it is not the usual key.enabled / key.disabled (keys.idle: key.idle_disabled)."""
     _require_key_manager(actor, key)
     key = _locked(key)
     if key.enabled == enabled:
         return key
     key.enabled = enabled
-    key.save(update_fields=["enabled"])
+    key.disabled_reason = "" if enabled else reason
+    key.save(update_fields=["enabled", "disabled_reason"])
     bump_desired_version(key)
+    extra = {"reason": reason} if not enabled and reason != DisableReason.PERSON else {}
     audit(
         actor=actor,
-        action="key.enabled" if enabled else "key.disabled",
+        action=action or ("key.enabled" if enabled else "key.disabled"),
         target=key,
-        after={"enabled": enabled, **({"accepted_from_aws": True} if already_in_aws else {})},
+        after={
+            "enabled": enabled,
+            **extra,
+            **({"accepted_from_aws": True} if already_in_aws else {}),
+        },
         ip=ip,
     )
     schedule_sync(key, already_in_aws=already_in_aws)

@@ -7,8 +7,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from keys.expiry import parse_expiry, retention_days
 from keys.models import ApiKey
-from keys.selectors import SecretState, invoke_urls_for, secret_state
+from keys.rotation import GRACE_WORDS, grace_named, key_rotate, successor_of
+from keys.selectors import SecretState, sample_call_for, secret_state
 from keys.services import (
     SecretUnavailable,
     key_retry_sync,
@@ -27,6 +29,7 @@ from keys.services import (
 from plans.selectors import active_subscription
 from portal.access import customer_required, may_manage_key, restrict
 from portal.customers.models import Customer
+from portal.errors import NotAllowed, Refused
 from portal.http import HtmxHttpRequest, client_ip
 
 
@@ -49,7 +52,10 @@ def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
     show_revoked = request.GET.get("revoked") == "1"
     if not show_revoked:
         keys = keys.filter(revoked_at__isnull=True)
-    key_rows = list(keys)
+    key_rows = list(keys.select_related("rotated_from"))
+    successors = {k.rotated_from_id: k for k in key_rows if k.rotated_from_id}
+    for row in key_rows:  # "replaced by …" on an old key, without a query per row
+        row.replaced_by = successors.get(row.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "keys/keys.html",
@@ -65,21 +71,28 @@ def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
 
 @customer_required
 def key_create(request: HttpRequest, customer: Customer) -> HttpResponse:
-    error = ""
-    name = ""
+    error = expiry_error = ""
+    name = expires = ""
     if request.method == "POST":
         name = request.POST.get("name", "")
+        expires = request.POST.get("expires_at", "").strip()
         try:
             key = create_key(
-                actor=request.user, customer=customer, name=name, ip=client_ip(request)
+                actor=request.user,
+                customer=customer,
+                name=name,
+                ip=client_ip(request),
+                expires_at=parse_expiry(expires) if expires else None,
             )
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            fields = dict(exc.message_dict) if hasattr(exc, "error_dict") else {"": exc.messages}
+            expiry_error = " ".join(fields.pop("expires_at", []))
+            error = " ".join(message for found in fields.values() for message in found)
         else:
             return redirect("app:key", public_id=key.public_id)
-    return render(
-        request, "keys/key_create.html", {"customer": customer, "error": error, "name": name}
-    )
+    context = {"customer": customer, "error": error, "name": name}
+    context |= {"expires": expires, "expiry_error": expiry_error}
+    return render(request, "keys/key_create.html", context)
 
 
 @never_cache
@@ -94,7 +107,10 @@ def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
             "key": key,
             "can_reveal": _can_reveal(key, request.user),
             "can_manage": may_manage_key(request.user, key),
+            "replaced_by": successor_of(key),
+            "graces": GRACE_WORDS,
             "subscription": active_subscription(customer),
+            "retention_days": retention_days(),
         },
     )
 
@@ -123,7 +139,7 @@ def key_secret(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
     response = render(
         request,
         "keys/_secret_once.html",
-        {"key": key, "secret": secret, "invoke_urls": invoke_urls_for(customer)},
+        {"key": key, "secret": secret, "call": sample_call_for(customer)},
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -189,3 +205,27 @@ def key_retry(request: HtmxHttpRequest, customer: Customer, public_id: uuid.UUID
             {"key": key, "can_reveal": _can_reveal(key, request.user)},
         )
     return redirect("app:key", public_id=key.public_id)
+
+
+@customer_required
+@require_POST
+def key_roll(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> HttpResponse:
+    """Roll the key (keys.rotation): the new key's page then shows its secret, once."""
+    key = _own_key(request, customer, public_id)
+    try:
+        new = key_rotate(
+            actor=request.user,
+            key=key,
+            grace=grace_named(request.POST.get("grace", "")),
+            ip=client_ip(request),
+        )
+    except NotAllowed:
+        raise
+    except (Refused, ValidationError) as exc:
+        messages.error(request, exc.message if isinstance(exc, Refused) else " ".join(exc.messages))
+        return redirect("app:key", public_id=key.public_id)
+    messages.success(
+        request,
+        f"New key “{new.name}” created; “{key.name}” keeps working until its grace period ends.",
+    )
+    return redirect("app:key", public_id=new.public_id)

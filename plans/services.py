@@ -81,14 +81,19 @@ def stages_discover() -> DiscoveryResult:
     return DiscoveryResult(found=len(discovered), new=new, missing=missing)
 
 
-def stage_record_operations(*, stage: ApiStage, operations: Iterable[str]) -> None:
+def stage_record_operations(
+    *, stage: ApiStage, operations: Iterable[str], key_operations: Iterable[str] = ()
+) -> None:
     """What the stage's newest OpenAPI document says it has ("GET /forecast"), recorded by the
-    catalog after an export so tiers can check per-method limits against it. A fact read from
-    AWS, not a person's change: no audit event."""
+    catalog after an export so tiers can check per-method limits against it, and which of them
+    need an API key, as calls ("GET /forecast?city=CITY": plans.calls picks the examples' one).
+    A fact read from AWS, not a person's change: no audit event."""
     found = sorted(set(operations))
-    if stage.operations != found:
-        ApiStage.objects.filter(pk=stage.pk).update(operations=found)
+    protected = sorted(set(key_operations))
+    if stage.operations != found or stage.key_operations != protected:
+        ApiStage.objects.filter(pk=stage.pk).update(operations=found, key_operations=protected)
         stage.operations = found
+        stage.key_operations = protected
 
 
 DISCOVER_STAGES_TASK = "plans.tasks.discover_stages"

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from keys import views as key_views
+from keys import views_expiry as expiry_views
 from plans import views as plan_views
 from plans import views_approvals as approval_views
 from portal.mfa import views as mfa_views
@@ -19,7 +20,9 @@ urlpatterns = [
     path("keys/<uuid:public_id>/rename/", key_views.key_rename, name="key-rename"),
     path("keys/<uuid:public_id>/enabled/", key_views.key_enabled, name="key-enabled"),
     path("keys/<uuid:public_id>/revoke/", key_views.key_revoke, name="key-revoke"),
+    path("keys/<uuid:public_id>/roll/", key_views.key_roll, name="key-roll"),
     path("keys/<uuid:public_id>/retry/", key_views.key_retry, name="key-retry"),
+    path("keys/<uuid:public_id>/expiry/", expiry_views.key_expiry, name="key-expiry"),
     path("tier/", plan_views.my_tier, name="tier"),
     path("tier/switch/", plan_views.my_tier_switch, name="tier-switch"),
     path("tier/<slug:slug>/request/", approval_views.tier_request_new, name="tier-request"),

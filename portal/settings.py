@@ -14,6 +14,8 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.conf.api import REST_FRAMEWORK as REST_FRAMEWORK
+from portal.conf.api import SPECTACULAR_SETTINGS as SPECTACULAR_SETTINGS
 from portal.log_redaction import REDACTING_LOGGERS
 
 # Lets classes such as ModelForm[Plan] be subscripted at run time, as the type checker wants.
@@ -311,7 +313,10 @@ LOGGING = {
     },
 }
 
+
 TOLLGATE: dict[str, Any] = {
+    # Links in emails sent without a request (quota alerts), e.g. https://tollgate.example.com.
+    "SITE_URL": os.environ.get("TOLLGATE_SITE_URL", "http://127.0.0.1:8000" if DEBUG else ""),
     # How long the creator of a key may reveal its secret once, after it reaches API Gateway.
     "SECRET_REVEAL_WINDOW_HOURS": int(os.environ.get("TOLLGATE_SECRET_REVEAL_WINDOW_HOURS", "24")),
     # First retry of a throttled or failed AWS call waits up to this long, doubling each time.
@@ -319,6 +324,8 @@ TOLLGATE: dict[str, Any] = {
     # How many proxies in front of Tollgate append to X-Forwarded-For (portal.http.client_ip);
     # 0: the connecting address (REMOTE_ADDR) is the client's.
     "TRUSTED_PROXY_COUNT": int(os.environ.get("TOLLGATE_TRUSTED_PROXY_COUNT", "0")),
+    # Days an expired key stays (disabled) before it is deleted from API Gateway (keys.expiry).
+    "EXPIRED_KEY_RETENTION_DAYS": int(os.environ.get("TOLLGATE_EXPIRED_KEY_RETENTION_DAYS", "30")),
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -333,65 +340,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.reconcile.tasks.reconcile_with_aws",
         "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),
     },
+    "expire-keys": {"task": "keys.tasks.expire_keys", "schedule": 60.0},
+    "retire-rotated-keys": {"task": "keys.tasks.retire_rotated_keys", "schedule": 60.0},
+    "disable-idle-keys": {"task": "keys.tasks.disable_idle_keys", "schedule": 3600.0},
     "export-api-documents": {
         "task": "portal.catalog.tasks.export_stage_documents",
         "schedule": 600.0,
     },
 }
 
-# --- REST API (portal/api/ and each domain's `api` module; the README's "REST API") ---
-REST_FRAMEWORK = {
-    # Bearer first: its WWW-Authenticate header makes a request without credentials a 401.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.tokens.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.rest.permissions.TollgatePermission"],
-    "DEFAULT_PAGINATION_CLASS": "portal.rest.pagination.Cursor",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_THROTTLE_CLASSES": ["portal.rest.throttling.PerUserThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("TOLLGATE_API_RATE", "1200/min")},
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # JSON bounded in size (413) and nesting depth (400): never a RecursionError's 500.
-    "DEFAULT_PARSER_CLASSES": ["portal.rest.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.TollgateAutoSchema",
-    "EXCEPTION_HANDLER": "portal.rest.errors.problem_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
-
-_SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Tollgate REST API",
-    "VERSION": "1.0.0",
-    # The long description (authentication, errors, secrets) is portal/api/schema.py's.
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": "/api/v1",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI and Redoc come from drf-spectacular-sidecar: served by Tollgate, never a CDN.
-    # Redoc's page links no web fonts (templates/drf_spectacular/redoc.html): system fonts.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "REDOC_UI_SETTINGS": {
-        "theme": {
-            "typography": {
-                "fontFamily": _SYSTEM_FONTS,
-                "headings": {"fontFamily": _SYSTEM_FONTS},
-                "code": {"fontFamily": "ui-monospace, Menlo, Consolas, monospace"},
-            }
-        }
-    },
-    "ENUM_NAME_OVERRIDES": {
-        "SyncStatusEnum": "portal.sync.SyncStatus",
-        "QuotaPeriodEnum": "plans.models.QuotaPeriod",
-        "SubscriptionStatusEnum": "plans.models.SubscriptionStatus",
-        "SecretStateEnum": "keys.selectors.SecretState",
-        "KeyImportStatusEnum": "keys.models.KeyImportStatus",
-        "KeyImportRowStatusEnum": "keys.models.KeyImportRowStatus",
-        "MembershipRoleEnum": "portal.customers.models.MembershipRole",
-    },
-}
+# --- REST API (portal/api/ and each domain's `api` module; the README's "REST API"):
+# REST_FRAMEWORK and SPECTACULAR_SETTINGS are portal/conf/api.py's (imported at the top).

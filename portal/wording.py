@@ -24,3 +24,18 @@ def quota_in_words(limit: int | None, period: str) -> str:
     if limit is None:
         return "no quota"
     return f"{limit:,} requests {period}"
+
+
+def requests_in_words(count: int) -> str:
+    """ "1 request", "100,000 requests"."""
+    return f"{count:,} request{'' if count == 1 else 's'}"
+
+
+def percent_reached(used: int, limit: int) -> int:
+    """The share of `limit` used, in whole percent rounded down: "80%" means 80% was reached."""
+    return used * 100 // limit if limit else 0
+
+
+def share_in_words(used: int, limit: int) -> str:
+    """ "800 of 1,000 requests (80%)" (the percentage rounded down, see percent_reached)."""
+    return f"{used:,} of {requests_in_words(limit)} ({percent_reached(used, limit)}%)"

@@ -15,15 +15,20 @@ from portal.rest.serializers import MAX_ID, SyncSerializer
 
 # --- keys ---------------------------------------------------------------------------------------
 
+EXPIRES_AT_HELP = (
+    "Optional: from then on API Gateway refuses the key (within a minute), and it is deleted "
+    "after the retention (30 days unless the admin set another). ISO 8601, e.g. "
+    "2027-01-31T00:00Z (without an offset: UTC); in the future, at most 3 years away."
+)
+
 
 class KeySerializer(serializers.ModelSerializer[ApiKey]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     prefix = serializers.CharField(
-        source="display_prefix", read_only=True, help_text="Shown once issued, e.g. “a1b2c”."
+        source="display_prefix", read_only=True, help_text="Shown once issued, e.g. “tgkA1b2c”."
     )
-    state = serializers.CharField(source="state_label", read_only=True)
     secret = serializers.SerializerMethodField(
-        help_text="Always null: API Gateway generates the secret after the key is created, and "
+        help_text="Always null: the worker generates the secret after the key is created, and "
         "Tollgate never stores it. Its creator fetches it once with POST /api/v1/keys/{id}/reveal."
     )
     secret_state = serializers.SerializerMethodField(
@@ -31,6 +36,33 @@ class KeySerializer(serializers.ModelSerializer[ApiKey]):
         "(not issued yet: poll) or ready (reveal it now) — checked in that order."
     )
     secret_reveal_deadline = serializers.SerializerMethodField()
+    state = serializers.CharField(
+        source="state_label",
+        read_only=True,
+        help_text="enabled, disabled, expired (its expires_at passed: API Gateway refuses it, "
+        "and it is deleted after the retention) or revoked.",
+    )
+    last_used_on = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="The last day the collected usage shows requests; null: none.",
+    )
+    idle = serializers.BooleanField(
+        source="is_idle",
+        read_only=True,
+        help_text="No requests for 90 days, and at least 90 days old.",
+    )
+    rotated_from = serializers.UUIDField(
+        source="rotated_from.public_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The key this one replaced in a rotation (it continues its quota); null: none.",
+    )
+    grace_ends_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="On a key replaced by a rotation: it works until then, then it is deleted.",
+    )
     sync = serializers.SerializerMethodField()
 
     class Meta:
@@ -47,7 +79,11 @@ class KeySerializer(serializers.ModelSerializer[ApiKey]):
             "secret_reveal_deadline",
             "secret_revealed_at",
             "expires_at",
+            "last_used_on",
+            "idle",
             "revoked_at",
+            "rotated_from",
+            "grace_ends_at",
             "created_at",
             "sync",
         ]
@@ -79,12 +115,27 @@ class KeyCreateSerializer(serializers.Serializer[Any]):
         max_value=MAX_ID,
         help_text="Staff only: whose key it is. Customers always create keys for themselves.",
     )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=EXPIRES_AT_HELP,
+    )
 
 
 class KeyUpdateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200, allow_blank=True, required=False)
     enabled = serializers.BooleanField(
         required=False, help_text="false: API Gateway refuses the key until it is enabled again."
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=f"{EXPIRES_AT_HELP} null clears it."
+    )
+
+
+class KeyRotateSerializer(serializers.Serializer[Any]):
+    grace = serializers.ChoiceField(
+        choices=["none", "1h", "24h", "7d"],
+        help_text="How long the old key keeps working: none (retired at once), 1h, 24h or 7d.",
     )
 
 

@@ -14,9 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from keys import rotation
 from keys import services as key_services
 from keys.api import filters
 from keys.api import serializers as s
+from keys.expiry import key_set_expiry
 from keys.imports.checking import FileRefused
 from keys.imports.starting import resume_import, start_import
 from keys.models import ApiKey, KeyImport, KeyImportRow
@@ -29,7 +31,7 @@ from portal.rest.viewsets import UUID_RE, ScopedViewSet, customer_named, request
 # --- keys ---------------------------------------------------------------------------------------
 
 REVEAL_DESCRIPTION = (
-    "Tollgate never stores a key's secret: API Gateway generates it inside the sync task and "
+    "Tollgate never stores a key's secret: the worker generates it inside the sync task and "
     "Tollgate keeps only its SHA-256. This call claims the one reveal (two racing calls cannot "
     "both win), reads the value from API Gateway, checks it against the SHA-256 and returns it "
     "with `Cache-Control: no-store` — the same service as the key page, and the same rule "
@@ -53,18 +55,22 @@ SECRET_EXAMPLE = {
     create=extend_schema(
         summary="Create an API key",
         description="Answers 201 at once with `sync.status` **pending** and `secret` **null**: "
-        "API Gateway generates the secret when the key reaches it. Poll the key until "
+        "the worker generates the secret as the key reaches API Gateway. Poll the key until "
         "`secret_state` is `ready`, then POST /api/v1/keys/{id}/reveal — once.",
         request=s.KeyCreateSerializer,
         responses={201: s.KeySerializer},
         examples=[OpenApiExample("A key for CI", value={"name": "CI"}, request_only=True)],
     ),
     partial_update=extend_schema(
-        summary="Rename a key, or disable/enable it",
+        summary="Rename a key, disable/enable it, or set or clear its expiry",
         request=s.KeyUpdateSerializer,
         examples=[
             OpenApiExample("Rename", value={"name": "production"}, request_only=True),
             OpenApiExample("Disable", value={"enabled": False}, request_only=True),
+            OpenApiExample(
+                "Expire", value={"expires_at": "2027-01-31T00:00:00Z"}, request_only=True
+            ),
+            OpenApiExample("Never expire", value={"expires_at": None}, request_only=True),
         ],
     ),
     destroy=extend_schema(summary="Revoke a key (same as POST …/revoke)"),
@@ -72,14 +78,14 @@ SECRET_EXAMPLE = {
 class KeyViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
 ):
-    queryset = ApiKey.objects.select_related("customer")
+    queryset = ApiKey.objects.select_related("customer", "rotated_from")
     serializer_class = s.KeySerializer
     filterset_class = filters.KeyFilter
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     lookup_value_regex = UUID_RE
     customer_actions = frozenset(
-        {"create", "partial_update", "destroy", "revoke", "retry_sync", "reveal"}
+        {"create", "partial_update", "destroy", "revoke", "retry_sync", "reveal", "rotate"}
     )
     ordering = ("-created_at", "-pk")
     ordering_fields = ["name", "created_at", "pk"]
@@ -102,6 +108,7 @@ class KeyViewSet(
             customer=customer,
             name=body.validated_data["name"],
             ip=request_ip(request),
+            expires_at=body.validated_data.get("expires_at"),
         )
         return self._respond(key, status.HTTP_201_CREATED)
 
@@ -118,6 +125,10 @@ class KeyViewSet(
             if "enabled" in body.validated_data:
                 key = key_services.key_set_enabled(
                     actor=request.user, key=key, enabled=body.validated_data["enabled"], ip=ip
+                )
+            if "expires_at" in body.validated_data:
+                key = key_set_expiry(
+                    actor=request.user, key=key, expires_at=body.validated_data["expires_at"], ip=ip
                 )
         return self._respond(key)
 
@@ -147,6 +158,34 @@ class KeyViewSet(
         key = self.get_object()
         key_services.key_retry_sync(actor=request.user, key=key, ip=request_ip(request))
         return self._respond(key, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Roll a key: a new key now, the old one working for a grace period",
+        description="Creates the new key at once (answered **201**, `sync.status` pending, "
+        "`rotated_from` the old key) in the same usage plan; its creator reveals its secret "
+        "once, as for any new key. The old key keeps working until its `grace_ends_at`, then it "
+        "is deleted; with `none` it is revoked at once. The new key continues the old one's "
+        "remaining quota for the period (UpdateUsage), and what the old key used meanwhile is "
+        "taken off at the end. **409** for a revoked key or one being rolled already.",
+        request=s.KeyRotateSerializer,
+        responses={
+            201: s.KeySerializer,
+            409: OpenApiResponse(ProblemSerializer, description="Revoked, or being rolled."),
+        },
+        examples=[OpenApiExample("A day of overlap", value={"grace": "24h"}, request_only=True)],
+    )
+    @action(detail=True, methods=["post"])
+    def rotate(self, request: Request, id: str | None = None) -> Response:
+        key = self.get_object()
+        body = s.KeyRotateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        new = rotation.key_rotate(
+            actor=request.user,
+            key=key,
+            grace=rotation.grace_named(body.validated_data["grace"]),
+            ip=request_ip(request),
+        )
+        return self._respond(new, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Reveal the key's secret — exactly once, to its creator",

@@ -58,6 +58,13 @@ class ApiStage(models.Model):
         help_text='"GET /forecast" for each method of the newest exported OpenAPI document '
         "(recorded by the catalog); empty until one is exported.",
     )
+    key_operations = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Each method that needs an API key, as a call with its required query "
+        'parameters ("GET /cities", "GET /forecast?city=CITY"), from the same document; '
+        "plans.calls picks the one ready-made examples use.",
+    )
 
     class Meta:
         ordering = ["api_name", "stage_name"]

@@ -30,8 +30,8 @@ nothing (403); a customer sees only its own organisation — another organisatio
 
 ## API key secrets are shown once
 
-API Gateway generates a key's secret when the key reaches it, after `POST /api/v1/keys` has
-answered (201, `secret: null`, sync status `pending`). Tollgate never stores the secret. Poll the
+The worker generates a key's secret (`tgk` + 38 letters and digits, with a checksum) as the key
+reaches API Gateway, after `POST /api/v1/keys` has answered (201, `secret: null`, sync status `pending`). Tollgate never stores the secret. Poll the
 key until `secret_state` is `ready`, then `POST /api/v1/keys/{id}/reveal`: the key's creator gets
 the secret exactly once (403 to anyone else, 409 before it is issued, 410 afterwards).
 

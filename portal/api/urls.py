@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
+from keys.api import leaks as key_leaks
 from keys.api import views as keys
 from plans.api import approvals as tier_requests
 from plans.api import views as plans
@@ -60,6 +61,8 @@ v1 = [
         usage.ExtraQuotaView.as_view(),
         name="key-extra-quota",
     ),
+    # Before the router's keys/<id>: a secret scanner's report (leak-report tokens only).
+    path("keys/leaked", key_leaks.LeakReportView.as_view(), name="key-leaked"),
     path("metrics", usage.MetricsView.as_view(), name="metrics"),
     path("sync/status", reconcile.SyncStatusView.as_view(), name="sync-status"),
     path("sync/reconcile", reconcile.ReconcileView.as_view(), name="sync-reconcile"),

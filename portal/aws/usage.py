@@ -41,6 +41,22 @@ def usage_of_plan(
             return found, calls
 
 
+def usage_of_key(
+    plan_aws_id: str, key_aws_id: str, start: datetime.date, end: datetime.date
+) -> list[tuple[int, int]]:
+    """[(used, remaining) per day from start to end] of one key in one plan: one GetUsage call
+    (keyId=…), however many keys the plan has; [] if the key is not in the plan."""
+    with aws_errors():
+        page = apigateway().get_usage(
+            usagePlanId=plan_aws_id,
+            keyId=key_aws_id,
+            startDate=start.isoformat(),
+            endDate=end.isoformat(),
+        )
+    days = (page.get("items") or {}).get(key_aws_id) or []
+    return [(int(day[0]), int(day[1])) for day in days]
+
+
 def set_remaining_quota(plan_aws_id: str, key_aws_id: str, remaining: int) -> None:
     """UpdateUsage: the key may make `remaining` more requests in the current quota period."""
     with aws_errors():

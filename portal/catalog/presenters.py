@@ -239,6 +239,17 @@ def _url_for(base: str, op: Operation) -> tuple[str, list[tuple[str, str]]]:
     return base + path, query
 
 
+def call_target(op: Operation) -> str:
+    """ "GET /forecast?city=CITY": the method and path (path parameters kept in braces) with the
+    required query parameters as placeholders - how a stage records its key-protected calls."""
+    query = [
+        f"{p['name']}={_placeholder(p['name'])}"
+        for p in op.parameters
+        if p.get("in") == "query" and p.get("required")
+    ]
+    return f"{op.method} {op.path}" + ("?" + "&".join(query) if query else "")
+
+
 def snippets(base: str, op: Operation, key: str) -> list[Snippet]:
     url, query = _url_for(base, op)
     full_url = url + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")

@@ -11,7 +11,7 @@ from plans.models import ApiStage
 from plans.services import stage_record_operations
 from portal.aws.exports import export_openapi
 from portal.catalog.models import ApiDocument
-from portal.catalog.presenters import operations
+from portal.catalog.presenters import call_target, operations
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def refresh_stage_document(stage: ApiStage) -> ApiDocument | None:
     deployment_id = stage.deployment_id
     existing = ApiDocument.objects.filter(stage=stage, deployment_id=deployment_id).first()
     if existing is not None:
-        if stage.operations is None:  # exported before stages recorded their methods
+        if stage.operations is None or stage.key_operations is None:  # recorded before either
             record_operations(stage, existing)
         return existing
     exported = export_openapi(stage.rest_api_id, stage.stage_name)
@@ -84,9 +84,13 @@ def refresh_stage_document(stage: ApiStage) -> ApiDocument | None:
 
 
 def record_operations(stage: ApiStage, document: ApiDocument) -> None:
-    """Tell the stage which methods its API has, for the tiers' per-method limits."""
+    """Tell the stage which methods its API has, for the tiers' per-method limits, and which
+    need an API key, as calls, for the key page's ready `curl` line (plans.calls)."""
+    found = operations(document.document)
     stage_record_operations(
-        stage=stage, operations=(f"{op.method} {op.path}" for op in operations(document.document))
+        stage=stage,
+        operations=(f"{op.method} {op.path}" for op in found),
+        key_operations=(call_target(op) for op in found if op.key_required),
     )
 
 

@@ -1,7 +1,8 @@
 """The pages of MFA that are Tollgate's: allauth.mfa's "remove a security key" refusing a
 required last factor (allauth asks the adapter, `can_delete_authenticator`, before removing an
 authenticator app, not a security key; portal/urls.py mounts it at allauth's own URL), and the
-organisation's settings page with the owner's "require MFA" switch."""
+organisation's settings page with the owner's "require MFA" switch and its key settings
+(idle keys, leaked keys: portal.mfa.key_settings)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from allauth.mfa.recovery_codes.views import ViewRecoveryCodesView
 from allauth.mfa.totp.views import ActivateTOTPView
 from allauth.mfa.webauthn.views import RemoveWebAuthnView
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -22,6 +23,7 @@ from portal.customers.models import Customer
 from portal.errors import NotAllowed
 from portal.http import client_ip
 from portal.mfa.adapter import FACTORS, KEEP_A_FACTOR, is_required_last_factor
+from portal.mfa.key_settings import LEAKED_KEY_ACTIONS, customer_set_key_settings
 from portal.mfa.services import OWNERS_ONLY, customer_set_require_mfa
 
 
@@ -78,6 +80,8 @@ remove_webauthn = TollgateRemoveWebAuthnView.as_view()
 def organisation_settings(request: HttpRequest, customer: Customer) -> HttpResponse:
     """Everyone in the organisation sees its settings; only an owner changes them."""
     owner = is_owner_of(request.user, customer)
+    if request.method == "POST" and request.POST.get("section") == "keys":
+        return _save_key_settings(request, customer)
     if request.method == "POST":
         if not owner:
             raise PermissionDenied(OWNERS_ONLY.format(organisation=customer.name))
@@ -111,5 +115,25 @@ def organisation_settings(request: HttpRequest, customer: Customer) -> HttpRespo
             "people": customer.memberships.count(),
             "protected": protected,
             "me_protected": mfa_utils.is_mfa_enabled(request.user, list(FACTORS)),
+            "leaked_key_actions": LEAKED_KEY_ACTIONS.items(),
         },
     )
+
+
+def _save_key_settings(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """The "API keys" form: idle keys and leaked keys (portal.mfa.key_settings)."""
+    try:
+        customer_set_key_settings(
+            actor=request.user,
+            customer=customer,
+            disable_idle_keys=request.POST.get("disable_idle_keys") in ("on", "1", "true"),
+            leaked_key_action=request.POST.get("leaked_key_action") or customer.leaked_key_action,
+            ip=client_ip(request),
+        )
+    except NotAllowed as refused:
+        raise PermissionDenied(refused.message) from refused
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Key settings of {customer.name} saved.")
+    return redirect("app:settings")

@@ -4,6 +4,8 @@
 - someone who must use MFA and has not set it up (portal.access.mfa_setup_required) → 403,
   `"type": "mfa_required"`, saying why;
 - a read-scope token → 403 on any method that changes something;
+- a leak-report token (scope "leaks") → 403 everywhere but the view that says `leak_report =
+  True` (POST keys/leaked), which takes nothing else, and only from an admin's token;
 - admins may do everything; ops may read everything and change nothing;
 - customers never reach staff endpoints, and change only what a view lists in
   `customer_actions` (their keys, their tier); which objects they see at all is the queryset's
@@ -24,6 +26,9 @@ from portal.customers.models import Customer
 CUSTOMER = "customer"  # customers reach it, scoped to their organisation
 STAFF = "staff"  # admins and ops only
 ANYONE = "anyone"  # any signed-in person, e.g. /me
+LEAK_REPORT_ONLY = (
+    "Report leaked keys with a leak-report token (scope “leaks”), which Tollgate admins create."
+)
 
 
 def customer_of(request: Request) -> Customer | None:
@@ -45,6 +50,16 @@ class TollgatePermission(BasePermission):
         reason = mfa_setup_required(user, customer=None if is_staff(user) else customer_of(request))
         if reason is not None:
             raise PermissionDenied(reason, code="mfa_required")
+        # A leak-report token reaches the leak endpoint only, and that endpoint takes nothing else.
+        leak_token = getattr(request.auth, "reports_leaks_only", False) is True
+        if getattr(view, "leak_report", False):
+            if leak_token and is_admin(user):
+                return True
+            self.message = LEAK_REPORT_ONLY
+            return False
+        if leak_token:
+            self.message = "This token can only report leaked keys (POST /api/v1/keys/leaked)."
+            return False
         safe = request.method in SAFE_METHODS
         # A personal access token (portal.tokens, a sibling layer) says itself whether it may
         # write; a session has no `can_write` and is limited by the role alone.

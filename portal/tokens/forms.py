@@ -1,5 +1,8 @@
+from typing import Any, cast
+
 from django import forms
 
+from portal.access import is_admin
 from portal.tokens.models import TokenScope
 
 # Every token expires, at most a year after it is made (portal.tokens.services.MAX_LIFETIME).
@@ -27,3 +30,10 @@ class TokenForm(forms.Form):
             "invalid_choice": "Choose when the token expires: at most one year from now.",
         },
     )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A leak-report token (for a secret scanner) is offered to admins only.
+        if not is_admin(user):
+            scope = cast(forms.ChoiceField, self.fields["scope"])
+            scope.choices = [c for c in TokenScope.choices if c[0] != TokenScope.LEAKS]

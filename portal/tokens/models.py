@@ -8,6 +8,8 @@ from django.utils import timezone
 class TokenScope(models.TextChoices):
     READ = "read", "Read only"
     WRITE = "write", "Read and write"
+    # For a secret scanner: POST /api/v1/keys/leaked and nothing else; admins create them.
+    LEAKS = "leaks", "Report leaked keys only"
 
 
 class PersonalAccessToken(models.Model):
@@ -47,6 +49,11 @@ class PersonalAccessToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == TokenScope.WRITE
+
+    @property
+    def reports_leaks_only(self) -> bool:
+        """A leak-report token: the leak endpoint takes it, every other endpoint refuses it."""
+        return self.scope == TokenScope.LEAKS
 
     @property
     def state_label(self) -> str:

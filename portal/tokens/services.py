@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portal.access import may_change_anything
+from portal.access import is_admin, may_change_anything
 from portal.audit.services import audit
 from portal.errors import NotAllowed
 from portal.tokens.models import PersonalAccessToken, TokenScope
@@ -32,6 +32,7 @@ EXPIRY_PAST = "The expiry must be in the future."
 EXPIRY_TOO_LATE = "A token may live at most one year; choose an expiry within a year from now."
 LAST_USED_EVERY = timedelta(minutes=1)  # one write a minute at most, however busy the token
 MAX_TOKENS_PER_USER = 50
+LEAKS_ADMINS_ONLY = "Only Tollgate admins can create a token that reports leaked keys."
 
 
 def _digest(token: str) -> str:
@@ -62,6 +63,8 @@ def token_create(
         errors["name"] = ["Keep the name to 64 characters or fewer."]
     if scope not in TokenScope.values:
         errors["scope"] = ["Choose read or write."]
+    elif scope == TokenScope.LEAKS and not is_admin(user):
+        errors["scope"] = [LEAKS_ADMINS_ONLY]
     now = timezone.now()
     if expires_at is None:
         errors["expires_at"] = [EXPIRY_REQUIRED]

@@ -26,7 +26,7 @@ CONSOLE_PAGE_SIZE = 50
 @never_cache
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST or None, user=request.user)
     issued = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data["expires_in"]
@@ -41,7 +41,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            form = TokenForm()
+            form = TokenForm(user=request.user)
     response = render(
         request,
         "tokens/tokens.html",

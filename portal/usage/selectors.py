@@ -18,13 +18,12 @@ from django.utils import timezone
 from keys.models import ApiKey
 from plans.models import Plan, Subscription
 from portal.customers.models import Customer
+from portal.usage.forecast import Forecast, forecast
 from portal.usage.models import UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds, resets_at
 
-SERIES_DAYS = 30  # the daily chart and table
-PACE_DAYS = 7  # the forecast's pace: average daily use over (at most) the last 7 days
+SERIES_DAYS = 30  # the daily chart and table (and the forecast's window: portal.usage.forecast)
 WARN_PERCENT = 80
-ONE_HOUR = datetime.timedelta(hours=1)
 
 
 @dataclass
@@ -34,8 +33,7 @@ class KeyUsage:
     quota: int | None  # the current tier's
     remaining: int | None
     percent: float | None
-    pace: float  # requests per day, recently
-    forecast: datetime.date | None  # when the quota runs out at this pace (None: it won't)
+    forecast: Forecast | None  # from whole days only (portal.usage.forecast); None: no quota
     has_data: bool  # any UsageDay row in the period or the chart's window
     daily: list[int] = field(default_factory=list)  # one figure per day of the series
 
@@ -114,6 +112,23 @@ class CustomerUsage:
 
 def _key_label(key: ApiKey) -> str:
     return f"{key.name} (revoked)" if key.is_revoked else key.name
+
+
+def _by_lineage(keys: list[ApiKey], daily: dict[int, dict[datetime.date, int]]) -> list[ApiKey]:
+    """One line per key lineage (keys.rotation): a rolled key's days are added to its
+    successor's, so its line continues across the rotation. No query: the keys are read."""
+    successor = {key.rotated_from_id: key.pk for key in keys if key.rotated_from_id}
+    folded: set[int] = set()
+    for key in keys:
+        head = key.pk
+        while head in successor:
+            head = successor[head]
+        if head != key.pk:
+            folded.add(key.pk)
+            into = daily[head]
+            for day, used in daily.pop(key.pk, {}).items():
+                into[day] = into.get(day, 0) + used
+    return [key for key in keys if key.pk not in folded]
 
 
 def customer_usage(
@@ -218,24 +233,28 @@ def _customer_usage(
         if day == today and plan is not None and plan_id == plan.pk:
             today_remaining[key_id] = day_remaining
 
+    keys = _by_lineage(keys, daily)
     days = [series_start + datetime.timedelta(days=i) for i in range(SERIES_DAYS)]
     effective_quota = _effective_quota(plan, period_start)
-    pace_start = max(period_start, today - datetime.timedelta(days=PACE_DAYS - 1))
-    elapsed_today = min(max(now - _midnight(today), ONE_HOUR), ONE_DAY) / ONE_DAY
-    pace_days = (today - pace_start).days + elapsed_today
 
     everything: list[KeyUsage] = []
     for key in keys:
         by_day = daily.get(key.pk, {})
         used = sum(n for day, n in by_day.items() if period_start <= day <= today)
-        pace = sum(n for day, n in by_day.items() if pace_start <= day <= today) / pace_days
         remaining: int | None = None
         percent: float | None = None
-        forecast: datetime.date | None = None
+        outlook: Forecast | None = None
         if quota is not None and effective_quota is not None and reset is not None:
             remaining = today_remaining.get(key.pk, max(0, effective_quota - used))
             percent = used * 100 / quota
-            forecast = _forecast(remaining, pace, now, reset, today)
+            outlook = forecast(
+                daily=by_day,
+                today=today,
+                period=plan.quota_period if plan else "",
+                quota=effective_quota,
+                remaining=remaining,
+                period_end=period_end,
+            )
         everything.append(
             KeyUsage(
                 key=key,
@@ -243,8 +262,7 @@ def _customer_usage(
                 quota=quota,
                 remaining=remaining,
                 percent=percent,
-                pace=pace,
-                forecast=forecast,
+                forecast=outlook,
                 has_data=bool(by_day),
                 daily=[by_day.get(day, 0) for day in days],
             )
@@ -270,10 +288,6 @@ def _customer_usage(
     )
 
 
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-
-
 def _effective_quota(plan: Plan | None, period_start: datetime.date) -> int | None:
     """The quota of this period: the first period of a tier loses its offset (QuotaSettings)."""
     if plan is None or plan.quota_limit is None or not plan.quota_period:
@@ -282,24 +296,6 @@ def _effective_quota(plan: Plan | None, period_start: datetime.date) -> int | No
     if plan.quota_offset and period_bounds(plan.quota_period, created)[0] == period_start:
         return max(0, plan.quota_limit - plan.quota_offset)
     return plan.quota_limit
-
-
-def _forecast(
-    remaining: int,
-    pace: float,
-    now: datetime.datetime,
-    reset: datetime.datetime,
-    today: datetime.date,
-) -> datetime.date | None:
-    """The UTC day the quota runs out at `pace` requests a day; None if not before the reset."""
-    if remaining <= 0:
-        return today
-    if pace <= 0:
-        return None
-    runs_out = now + datetime.timedelta(days=remaining / pace)
-    if runs_out >= reset:
-        return None
-    return runs_out.astimezone(datetime.UTC).date()
 
 
 def usage_rows_for_csv(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import DateField, F, Sum, Value
+from django.db.models import DateField, F, OuterRef, Subquery, Sum, Value
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from keys.models import ApiKey
@@ -27,7 +28,8 @@ from portal.customers.models import Membership, MembershipRole
 from portal.errors import PermanentSyncError, Refused, TransientSyncError
 from portal.sync import object_lock
 from portal.usage.models import QuotaAlert, UsageDay
-from portal.usage.periods import ONE_DAY, period_bounds
+from portal.usage.periods import ONE_DAY, period_bounds, resets_at
+from portal.wording import percent_reached, share_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,23 @@ def collect_usage(
             update_fields=["plan", "used", "remaining", "collected_at"],
         )
         result.rows += len(rows)
+        note_last_use({row.key_id for row in rows if row.used > 0})
     return result
+
+
+def note_last_use(key_ids: set[int]) -> int:
+    """Record on each key the last day its collected usage shows traffic (`last_used_on`, the
+    key pages' "last used" and keys.idle's rule): one UPDATE per 500 keys, never one per key."""
+    last_day = (
+        UsageDay.objects.filter(key=OuterRef("pk"), used__gt=0).order_by("-date").values("date")[:1]
+    )
+    ids = sorted(key_ids)
+    updated = 0
+    for start in range(0, len(ids), 500):
+        updated += ApiKey.objects.filter(pk__in=ids[start : start + 500]).update(
+            last_used_on=Subquery(last_day)
+        )
+    return updated
 
 
 # --- quota alerts -----------------------------------------------------------------------------
@@ -111,6 +129,7 @@ def collect_usage(
 @dataclass(frozen=True)
 class _Crossing:
     key_id: int
+    period: str  # DAY / WEEK / MONTH
     period_start: datetime.date
     used: int
     quota: int
@@ -123,11 +142,12 @@ def _crossings(today: datetime.date) -> list[_Crossing]:
     One aggregate query per quota period (at most three), whatever the number of customers.
     """
     lowest = min(ALERT_THRESHOLDS)
-    found: list[tuple[int, datetime.date, int, int]] = []
+    found: list[tuple[int, str, datetime.date, int, int]] = []
     for period in QuotaPeriod.values:
         period_start, _ = period_bounds(period, today)
-        found += (
-            UsageDay.objects.filter(
+        found += [
+            (key_id, period, start, total, quota)
+            for key_id, start, total, quota in UsageDay.objects.filter(
                 # One filter() call: the subscription that is active is the one on this plan.
                 active_subscription_through("key__customer__subscriptions"),
                 key__customer__subscriptions__plan=F("plan"),
@@ -142,34 +162,37 @@ def _crossings(today: datetime.date) -> list[_Crossing]:
             .values_list(
                 "key", Value(period_start, output_field=DateField()), "total", "plan__quota_limit"
             )
-        )
+        ]
     recorded = set(
         QuotaAlert.objects.filter(
             key_id__in={key for key, *_ in found},
-            period_start__in={start for _, start, *_ in found},
+            period_start__in={start for _, _, start, *_ in found},
         ).values_list("key_id", "period_start", "threshold")
     )
     crossings = []
-    for key_id, period_start, used, quota in found:
+    for key_id, period, period_start, used, quota in found:
         new = tuple(
             t
             for t in ALERT_THRESHOLDS
-            if used * 100 >= t * quota and (key_id, period_start, t) not in recorded
+            if percent_reached(used, quota) >= t and (key_id, period_start, t) not in recorded
         )
         if new:
-            crossings.append(_Crossing(key_id, period_start, used, quota, new))
+            crossings.append(_Crossing(key_id, period, period_start, used, quota, new))
     return crossings
 
 
 def send_quota_alerts(*, today: datetime.date | None = None) -> int:
     """Email each customer's owners when a key crosses 80% and 100% of its quota, once a period.
 
-    A key found past both at once gets the 100% email only (the 80% one is recorded, so it
+    The email states the figures this run found ("850 of 1,000 requests (85%)", the moment
+    Tollgate saw the crossing) and links to the usage page (TOLLGATE["SITE_URL"]). A key found
+    past both at once gets one email, the 100% one (the 80% alert is recorded with it, so it
     never arrives late). Query count does not grow with customers or alerts: the crossings,
     the alerts already sent, the keys and the owners are each read in one query, the new
     alerts written in one INSERT. One run at a time (a shared lock), so none is sent twice.
     """
-    today = today or timezone.now().date()
+    now = timezone.now()
+    today = today or now.date()
     with object_lock("quota-alerts", ttl_seconds=600) as acquired:
         if not acquired:
             return 0
@@ -194,6 +217,8 @@ def send_quota_alerts(*, today: datetime.date | None = None) -> int:
             for c in crossings
             for threshold in c.thresholds
         ]
+        site = str(settings.TOLLGATE.get("SITE_URL") or "").rstrip("/")
+        usage_url = f"{site}{reverse('app:usage')}" if site else ""
         emails = [
             EmailMessage(
                 subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
@@ -202,7 +227,13 @@ def send_quota_alerts(*, today: datetime.date | None = None) -> int:
                     {
                         "key": key,
                         "customer": key.customer,
-                        "alert": {"used": c.used, "quota": c.quota, "threshold": threshold},
+                        "alert": {
+                            "threshold": threshold,
+                            "figures": share_in_words(c.used, c.quota),
+                            "seen_at": now,
+                            "resets_at": resets_at(c.period, c.period_start),
+                        },
+                        "usage_url": usage_url,
                     },
                 ),
                 from_email=settings.DEFAULT_FROM_EMAIL,

@@ -30,6 +30,7 @@ required) and Partner (live but unlisted: staff place customers on it).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -179,6 +180,8 @@ ALICE_TOKEN_HIDDEN = ok(lacks=('"laptop"',))
 
 KEY = {"public_id": "{acme_key}"}
 API_KEY = {"id": "{acme_key}"}
+# An expiry a month from now (keys.expiry: in the future, at most three years away).
+EXPIRY = f"{datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30):%Y-%m-%dT%H:%M}"
 
 
 # Owner-only: a plain member of the organisation is refused (pages 403, the API 403).
@@ -314,6 +317,27 @@ MATRIX: list[Row] = [
         sync=True,
     ),
     Row(
+        "app:key-roll",
+        "POST",
+        customer_write(ok(302, "/app/keys/")),  # to the new key's page
+        kwargs=KEY,
+        member=NOT_CREATOR,
+        data={"grace": "1h"},
+        audit=("key.rotated",),
+        sync=True,
+    ),
+    # Expiry: the same people as every key write (an owner, or the member who created it).
+    Row(
+        "app:key-expiry",
+        "POST",
+        customer_write(ok(302, "/app/keys/{acme_key}/")),
+        kwargs=KEY,
+        member=NOT_CREATOR,
+        data={"expires_at": EXPIRY},
+        audit=("key.expiry_set",),
+        sync=True,
+    ),
+    Row(
         "app:key-retry",
         "POST",
         customer_write(ok(302, "/app/keys/{acme_key}/")),
@@ -374,6 +398,16 @@ MATRIX: list[Row] = [
         data={"require_mfa": "on"},
         audit=("customer.mfa_required",),
         member=OWNER_ONLY,
+    ),
+    # ...and its key settings (portal.mfa.key_settings): idle keys, leaked keys.
+    Row(
+        "app:settings",
+        "POST",
+        customer_write(ok(302, "/app/settings/"), ok(302, "/app/settings/")),
+        data={"section": "keys", "disable_idle_keys": "on", "leaked_key_action": "roll"},
+        audit=("customer.key_settings_changed",),
+        member=OWNER_ONLY,
+        variant="key settings",
     ),
     # --- tier requests (approval-only tiers): an owner asks, an admin decides -------------------
     # The form of a request: bob's is for Globex (his own); a plain member may not ask.
@@ -863,6 +897,15 @@ MATRIX: list[Row] = [
         audit=("customer.mfa_required",),
         member=OWNER_ONLY,
     ),
+    Row(
+        "v1:organisation-settings",
+        "PATCH",
+        (401, 403, ok(200), ok(200), 403, 403),
+        data={"disable_idle_keys": True, "leaked_key_action": "roll"},
+        audit=("customer.key_settings_changed",),
+        member=OWNER_ONLY,
+        variant="key settings",
+    ),
     # Staff are in no organisation: admins are told so (404), ops change nothing (403).
     Row(
         "v1:me-organisation",
@@ -1199,6 +1242,17 @@ MATRIX: list[Row] = [
     ),
     Row(
         "v1:key-detail",
+        "PATCH",
+        (401, 403, ok(200), 404, 403, ok(200)),
+        kwargs=API_KEY,
+        member=NOT_CREATOR,
+        data={"expires_at": f"{EXPIRY}Z"},
+        audit=("key.expiry_set",),
+        sync=True,
+        variant="expiry",
+    ),
+    Row(
+        "v1:key-detail",
         "DELETE",
         (401, 403, ok(204), 404, 403, ok(204)),
         kwargs=API_KEY,
@@ -1216,6 +1270,16 @@ MATRIX: list[Row] = [
         sync=True,
     ),
     Row(
+        "v1:key-rotate",
+        "POST",
+        (401, 403, ok(201), 404, 403, ok(201)),
+        kwargs=API_KEY,
+        member=NOT_CREATOR,
+        data={"grace": "24h"},
+        audit=("key.rotated",),
+        sync=True,
+    ),
+    Row(
         "v1:key-retry-sync",
         "POST",
         (401, 403, ok(202), 404, 403, ok(202)),
@@ -1223,6 +1287,15 @@ MATRIX: list[Row] = [
         member=NOT_CREATOR,
         audit=("key.sync_retried",),
         sync=True,
+    ),
+    # A secret scanner's report takes a leak-report token only (scope "leaks", made by admins):
+    # every write token here is refused, an admin's too. tests/keys/test_leak_reports.py has the
+    # leak token's side (it gets in here and nowhere else).
+    Row(
+        "v1:key-leaked",
+        "POST",
+        (401, 403, 403, 403, 403, 403),
+        data={"values": ["tgk00000000000000000000000000000000000000"]},
     ),
     # Only the key's creator may see its secret, once: not even an admin (README, "How API key
     # secrets travel").

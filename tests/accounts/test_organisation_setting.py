@@ -102,6 +102,8 @@ def test_the_api(alice: User, maria: User, bob: User, admin: User, acme: Custome
         "name": "Acme",
         "slug": acme.slug,
         "require_mfa": False,
+        "disable_idle_keys": False,
+        "leaked_key_action": "disable",
         "you_are_owner": False,
     }
     status, refused = patch(bearer(maria), {"require_mfa": True})

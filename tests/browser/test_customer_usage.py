@@ -73,7 +73,7 @@ def test_the_customer_sees_bars_forecast_and_the_daily_chart(
     expect(production.get_by_role("progressbar")).to_be_visible()
     expect(production).to_contain_text("of 100,000 requests")
     expect(production).to_contain_text("resets")
-    expect(production).to_contain_text("At this pace")
+    expect(production).to_contain_text("At the pace of the last 7 complete days")
 
     canvas = page.locator("canvas#usage-chart")
     expect(canvas).to_be_visible()
@@ -102,6 +102,9 @@ def test_the_customer_sees_bars_forecast_and_the_daily_chart(
     # A tooltip names the day, each key's figure and the total.
     canvas.hover(position={"x": box["width"] - 30, "y": box["height"] / 2})
     shot(page, "40-customer-usage")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "40-customer-usage-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_text("The same numbers as a table").click()
     expect(page.locator(".usage-table table")).to_be_visible()

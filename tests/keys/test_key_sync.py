@@ -57,7 +57,7 @@ def test_a_new_key_joins_the_default_tier(
     assert aws_key["description"] == "Initech: production"
     assert aws_key["tags"] == {"tollgate:id": f"key:{key.public_id}"}
     assert key.secret_sha256 == hashlib.sha256(aws_key["value"].encode()).hexdigest()
-    assert key.display_prefix == aws_key["value"][:5]
+    assert key.display_prefix == aws_key["value"][:8] and key.display_prefix.startswith("tgk")
     assert plan_key_ids(apigw, live_tiers["Free"]) == {key.aws_id}
     assert plan_key_ids(apigw, live_tiers["Premium"]) == set()
 

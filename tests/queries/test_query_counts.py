@@ -177,6 +177,29 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
         ]
     )
     acme = Customer.objects.get(name="Acme")
+    # Acme's own key list grows too: a key per organisation, with usage (the sparklines).
+    acme_keys = ApiKey.objects.bulk_create(
+        [
+            ApiKey(
+                customer=acme,
+                name=f"acme {tag} {n}",
+                aws_id=f"{tag}{n}acme",
+                display_prefix="AbCdE",
+                last_used_on=TODAY,
+                expires_at=timezone.now() + datetime.timedelta(days=n + 1),
+            )
+            for n in range(size)
+        ]
+    )
+    UsageDay.objects.bulk_create(
+        [
+            UsageDay(
+                key=key, plan=free, date=TODAY - datetime.timedelta(days=d), used=5, remaining=0
+            )
+            for key in acme_keys
+            for d in range(3)
+        ]
+    )
     # Acme's members page and everyone's invitations grow: a member of Acme per organisation
     # (they own their own as well), and an invitation from each organisation and one into Acme.
     Membership.objects.bulk_create(

@@ -231,7 +231,7 @@ def test_owners_get_the_80_and_100_percent_emails_once_each(
     email = mailoutbox[0]
     assert email.to == ["owner@hungry.test"]
     assert email.subject == "Tollgate: key “production” has used 80% of its quota"
-    assert "85000 of its 100000 requests this period (80%)" in email.body
+    assert "passed 80% of its quota this period: 85,000 of 100,000 requests (85%)" in email.body
 
     assert collect_and_alert() == 0  # collected again: nothing new
     assert len(mailoutbox) == 1
@@ -247,6 +247,16 @@ def test_owners_get_the_80_and_100_percent_emails_once_each(
         ("production", 80),
         ("production", 100),
     ]
+
+    use(quiet, 28, 30_000)  # 79,999 -> 109,999: past 80% and 100% in the same collection run
+    assert collect_and_alert() == 1
+    assert [m.subject for m in mailoutbox[2:]] == [
+        "Tollgate: key “quiet” has used 100% of its quota"  # one email, not two
+    ]
+    assert "reached 100% of its quota this period: 109,999 of 100,000 requests" in (
+        mailoutbox[2].body
+    )
+    assert collect_and_alert() == 0
 
 
 @pytest.mark.xfail(

@@ -118,12 +118,18 @@ def test_it_shows_each_keys_quota_bar_reset_and_forecast(
     assert "usage-bar usage-bar-warn" in production  # amber from 80%
     assert 'max="100" value="89.54"' in production
     assert "10,458 remaining · resets Tue 1 Dec, 00:00 UTC" in production
-    assert "At this pace the quota runs out on Sun 29 Nov." in production
+    assert (
+        "At the pace of the last 7 complete days (about 3,500 requests a day), the quota runs "
+        "out on Sun 29 Nov, before it resets." in production
+    )
 
     staging = by_key["staging"]
     assert "<strong>2,600</strong> of 100,000 requests" in staging
     assert "usage-bar usage-bar-ok" in staging
-    assert "At this pace you stay within the quota this period." in staging
+    assert (
+        "At the pace of the last 7 complete days (about 100 requests a day), it won’t run out "
+        "this month." in staging
+    )
 
     batch = by_key["batch"]
     assert "100%" in batch
@@ -162,12 +168,32 @@ def test_the_chart_has_30_days_stacked_by_key(
     assert "vendor/chart.umd.min.js" in page
 
 
-def test_a_day_quota_forecasts_today(bob: User, globex_usage: ApiKey) -> None:
+def test_a_day_quota_is_too_early_to_tell_from_one_day_and_a_half(
+    bob: User, globex_usage: ApiKey
+) -> None:
     page = login(bob).get(reverse("app:usage")).content.decode()
     card = cards(page)["globex-secret-backend"]
     assert "<strong>900</strong> of 1,000 requests" in card
     assert "100 remaining · resets Fri 27 Nov, 00:00 UTC" in card
-    assert "At this pace the quota runs out today." in card
+    assert (
+        "Too early to tell: the forecast needs 3 complete days (UTC) of traffic and has 1." in card
+    )
+    assert "Forecasts use the last 7 complete UTC days" in page
+
+
+def test_a_day_quota_says_what_a_day_takes(
+    bob: User, globex_usage: ApiKey, tiers: dict[str, Plan]
+) -> None:
+    days = [TODAY - datetime.timedelta(days=n) for n in range(2, 9)]  # 18 - 24 Nov
+    record(
+        globex_usage, tiers["Free"], dict.fromkeys(days[:5], 1000) | dict.fromkeys(days[5:], 400)
+    )
+    card = cards(login(bob).get(reverse("app:usage")).content.decode())["globex-secret-backend"]
+    # 19 - 25 Nov: 400, then 5 days at 1,000, the 25th at 300 = 5,700 / 7 = 814 a day.
+    assert (
+        "The quota resets every day. Over the last 7 complete days this key used about 814 "
+        "requests a day (81% of it); it ran out on 5 of them." in card
+    )
 
 
 def test_a_tier_without_quota_shows_use_without_bars(
@@ -270,7 +296,7 @@ def test_ops_read_a_customers_usage_but_cannot_grant(
     page = response.content.decode()
     assert response.status_code == 200
     assert "Usage of Acme" in page
-    assert "At this pace the quota runs out on Sun 29 Nov." in page
+    assert "the quota runs out on Sun 29 Nov, before it resets." in page
     assert "Grant extra quota" not in page
 
     key = premium_acme["production"]

@@ -3,6 +3,7 @@
 Idempotent: a second run finds what the first created and adds nothing twice.
 """
 
+import datetime
 import os
 import time
 from decimal import Decimal
@@ -16,8 +17,10 @@ from allauth.mfa.utils import encrypt
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from keys.models import ApiKey
+from keys.rotation import key_rotate
 from keys.services import key_create
 from plans.approvals import tier_request_create
 from plans.models import ApiStage, Plan, TierRequest
@@ -83,6 +86,10 @@ CUSTOMERS = [
 # his own, and an invitation Acme's owner sent that nobody has accepted yet.
 MEMBERS = [("Acme Robotics", "dave@acme.test", ["dave-laptop"])]
 INVITED = ("Acme Robotics", "alice@acme.test", "erin@acme.test")
+# One key rolled with a day's grace: the old and the new key both work meanwhile.
+ROTATING_KEY = ("Acme Robotics", "alice@acme.test", "staging")
+# One key that expires in about 5 days (its page and the key list show the warning).
+EXPIRING_KEY = ("Globex", "bob@globex.test", "partner sandbox")
 # So the console's queue of tier requests is not empty: Globex's owner asks for Enterprise.
 PENDING_REQUEST = (
     "Globex",
@@ -138,9 +145,11 @@ class Command(BaseCommand):
             for key_name in key_names:
                 if not ApiKey.objects.live().filter(customer=customer, name=key_name).exists():
                     key_create(actor=member, customer=customer, name=key_name)
+        self._expiring_key()
         self._invite()
         self._request_a_tier()
         self._simulate_traffic_once()
+        self._rotating_key()
 
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, role in STAFF:
@@ -157,6 +166,34 @@ class Command(BaseCommand):
         )
         for email, code in recovery.items():
             self.stdout.write(f"  {email:<24} recovery code {code}")
+
+    def _rotating_key(self) -> None:
+        """Acme's staging key, rolled once with a day's grace (after the traffic, so the new
+        key's quota is carried over from the old one's): both show, linked, with the time left."""
+        org, email, name = ROTATING_KEY
+        customer = Customer.objects.get(name=org)
+        if ApiKey.objects.filter(customer=customer, rotated_from__isnull=False).exists():
+            return
+        old = ApiKey.objects.live().filter(customer=customer, name=name).first()
+        if old is None:
+            return
+        new = key_rotate(
+            actor=User.objects.get(email=email), key=old, grace=datetime.timedelta(hours=24)
+        )
+        self.stdout.write(f"{org}'s key “{name}” rolled: “{new.name}” replaces it within 24 h")
+
+    def _expiring_key(self) -> None:
+        """A Globex key that expires in about 5 days, so its warning shows (keys.expiry), made
+        once: after it expired and was deleted, a later start does not bring it back."""
+        org, email, name = EXPIRING_KEY
+        customer = Customer.objects.get(name=org)
+        if ApiKey.objects.filter(customer=customer, name=name).exists():
+            return
+        expires_at = timezone.now() + datetime.timedelta(days=5, hours=2)
+        key_create(
+            actor=User.objects.get(email=email), customer=customer, name=name, expires_at=expires_at
+        )
+        self.stdout.write(f"{org}'s key “{name}” expires on {expires_at:%Y-%m-%d %H:%M} UTC")
 
     def _invite(self) -> None:
         """One pending invitation on Acme's Members page, sent once (its link went to the

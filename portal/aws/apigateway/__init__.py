@@ -18,6 +18,7 @@ the patch operations that differ from what AWS has now.
 - `differences`: where AWS and Tollgate disagree, worded for the drift page.
 - `api_keys`: create, find, update and delete keys; secrets and their fingerprints; which usage
   plan a key belongs to.
+- `key_values`: the format of the values Tollgate generates (prefix, random part, checksum).
 """
 
 from portal.aws.apigateway.api_keys import (
@@ -43,6 +44,7 @@ from portal.aws.apigateway.differences import (
     api_key_differences,
     usage_plan_differences,
 )
+from portal.aws.apigateway.key_values import has_tollgate_shape, looks_like_tollgate_key
 from portal.aws.apigateway.paging import PAGE_SIZE
 from portal.aws.apigateway.specs import (
     OWNER_TAG,
@@ -95,6 +97,7 @@ __all__ = [
     "find_api_key",
     "find_usage_plan",
     "fingerprint_of",
+    "has_tollgate_shape",
     "get_api_key",
     "get_api_key_secret",
     "get_usage_plan",
@@ -103,6 +106,7 @@ __all__ = [
     "list_api_keys",
     "list_stages",
     "list_usage_plans",
+    "looks_like_tollgate_key",
     "secret_fingerprint",
     "update_api_key",
     "update_usage_plan",
