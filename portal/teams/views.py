@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from allauth.account import views as allauth_views
@@ -82,25 +83,17 @@ def member_list(request: HttpRequest, customer: Customer) -> HttpResponse:
     )
 
 
-@owner_required
-@require_POST
-def member_invite(request: HttpRequest, customer: Customer) -> HttpResponse:
-    email = request.POST.get("email", "")
+def _on_members_page(
+    request: HttpRequest, action: Callable[[], Any], success: Callable[[Any], str]
+) -> HttpResponse:
+    """Every owner action of the Members page: do it, say what happened (or the service's
+    refusal), back to the page."""
     try:
-        sent = invitation_create(
-            actor=request.user,
-            customer=customer,
-            email=email,
-            role=request.POST.get("role", MembershipRole.MEMBER),
-            base_url=base_url(request),
-            ip=client_ip(request),
-        )
+        result = action()
     except Refused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(
-            request, f"Invitation sent to {sent.invitation.email}; the link works for 7 days."
-        )
+        messages.success(request, success(result))
     return redirect("app:members")
 
 
@@ -116,22 +109,37 @@ def _membership(customer: Customer, membership_id: int) -> Membership:
 
 @owner_required
 @require_POST
+def member_invite(request: HttpRequest, customer: Customer) -> HttpResponse:
+    return _on_members_page(
+        request,
+        lambda: invitation_create(
+            actor=request.user,
+            customer=customer,
+            email=request.POST.get("email", ""),
+            role=request.POST.get("role", MembershipRole.MEMBER),
+            base_url=base_url(request),
+            ip=client_ip(request),
+        ),
+        lambda sent: f"Invitation sent to {sent.invitation.email}; the link works for 7 days.",
+    )
+
+
+@owner_required
+@require_POST
 def invitation_resend_view(
     request: HttpRequest, customer: Customer, invitation_id: int
 ) -> HttpResponse:
     invitation = _invitation(customer, invitation_id)
-    try:
-        invitation_resend(
+    return _on_members_page(
+        request,
+        lambda: invitation_resend(
             actor=request.user,
             invitation=invitation,
             base_url=base_url(request),
             ip=client_ip(request),
-        )
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"A new link went to {invitation.email}; the old one is dead.")
-    return redirect("app:members")
+        ),
+        lambda _: f"A new link went to {invitation.email}; the old one is dead.",
+    )
 
 
 @owner_required
@@ -140,31 +148,27 @@ def invitation_revoke_view(
     request: HttpRequest, customer: Customer, invitation_id: int
 ) -> HttpResponse:
     invitation = _invitation(customer, invitation_id)
-    try:
-        invitation_revoke(actor=request.user, invitation=invitation, ip=client_ip(request))
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"The invitation to {invitation.email} no longer works.")
-    return redirect("app:members")
+    return _on_members_page(
+        request,
+        lambda: invitation_revoke(actor=request.user, invitation=invitation, ip=client_ip(request)),
+        lambda _: f"The invitation to {invitation.email} no longer works.",
+    )
 
 
 @owner_required
 @require_POST
 def member_role(request: HttpRequest, customer: Customer, membership_id: int) -> HttpResponse:
     membership = _membership(customer, membership_id)
-    try:
-        changed = membership_set_role(
+    return _on_members_page(
+        request,
+        lambda: membership_set_role(
             actor=request.user,
             membership=membership,
             role=request.POST.get("role", ""),
             ip=client_ip(request),
-        )
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{changed.user.email} is now {changed.get_role_display()}.")
-    return redirect("app:members")
+        ),
+        lambda changed: f"{changed.user.email} is now {changed.get_role_display()}.",
+    )
 
 
 @owner_required
@@ -174,30 +178,24 @@ def member_remove(request: HttpRequest, customer: Customer, membership_id: int) 
     if membership.user_id == request.user.pk:
         messages.error(request, "To leave the organisation, use “Leave”.")
         return redirect("app:members")
-    try:
-        membership_remove(actor=request.user, membership=membership, ip=client_ip(request))
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{membership.user.email} is no longer in {customer.name}.")
-    return redirect("app:members")
+    return _on_members_page(
+        request,
+        lambda: membership_remove(actor=request.user, membership=membership, ip=client_ip(request)),
+        lambda _: f"{membership.user.email} is no longer in {customer.name}.",
+    )
 
 
 @owner_required
 @require_POST
 def member_transfer(request: HttpRequest, customer: Customer, membership_id: int) -> HttpResponse:
     membership = _membership(customer, membership_id)
-    try:
-        ownership_transfer(
+    return _on_members_page(
+        request,
+        lambda: ownership_transfer(
             actor=request.user, customer=customer, to=membership, ip=client_ip(request)
-        )
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, f"{membership.user.email} owns {customer.name} now; you are a member."
-        )
-    return redirect("app:members")
+        ),
+        lambda _: f"{membership.user.email} owns {customer.name} now; you are a member.",
+    )
 
 
 @customer_required
