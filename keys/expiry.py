@@ -29,10 +29,9 @@ from django.template.loader import render_to_string
 from django.utils import dateparse, timezone
 
 from keys.models import ApiKey, RevokeReason
-from portal.access import KEY_CREATOR_ONLY_MESSAGE, may_manage_key
+from portal.access import require_key_manager
 from portal.audit.services import audit
 from portal.customers.models import Membership, MembershipRole
-from portal.errors import NotAllowed
 from portal.sync import (
     bump_desired_version,
     bump_desired_versions,
@@ -108,8 +107,7 @@ def key_set_expiry(
     """Set the key's expiry (None clears it). The same people as every key write may (an owner,
     or the member who created it). A new expiry re-arms the 7-day and 1-day warnings; a key
     whose expiry passed but that is not revoked yet works again once its expiry moves on."""
-    if getattr(actor, "pk", None) is not None and not may_manage_key(actor, key):
-        raise NotAllowed(KEY_CREATOR_ONLY_MESSAGE.format(organisation=key.customer.name))
+    require_key_manager(actor, key)
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.is_revoked:
         raise ValidationError("This key has been revoked; it can no longer be changed.")

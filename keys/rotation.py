@@ -37,10 +37,10 @@ from keys.models import ApiKey, RevokeReason
 from keys.services import unique_key_name
 from keys.sync import push_key
 from plans.models import Plan, Subscription
-from portal.access import KEY_CREATOR_ONLY_MESSAGE, may_manage_key
+from portal.access import require_key_manager
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
-from portal.errors import NotAllowed, NotReady, Refused, TransientSyncError
+from portal.errors import NotReady, Refused, TransientSyncError
 from portal.sync import bump_desired_version, object_lock, schedule_sync, send_task
 
 logger = logging.getLogger(__name__)
@@ -85,8 +85,7 @@ def successor_of(key: ApiKey) -> ApiKey | None:
 def key_rotate(*, actor: Any, key: ApiKey, grace: timedelta, ip: str | None = None) -> ApiKey:
     """Roll `key`: a new key at once, the old one working until the grace period ends."""
     name = grace_name(grace)  # refuses any other grace
-    if getattr(actor, "pk", None) is not None and not may_manage_key(actor, key):
-        raise NotAllowed(KEY_CREATOR_ONLY_MESSAGE.format(organisation=key.customer.name))
+    require_key_manager(actor, key)
     old = ApiKey.objects.select_for_update().select_related("customer").get(pk=key.pk)
     if old.is_revoked:
         raise NotReady("This key has been revoked; only a live key can be rolled.")

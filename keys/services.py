@@ -17,7 +17,7 @@ from django.utils import timezone
 from keys.expiry import clean_expires_at
 from keys.models import ApiKey, DisableReason
 from keys.selectors import SecretState, reveal_window_hours, secret_state
-from portal.access import KEY_CREATOR_ONLY_MESSAGE, is_staff, may_manage_key
+from portal.access import is_staff, require_key_manager
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
@@ -104,16 +104,9 @@ def _locked(key: ApiKey) -> ApiKey:
     return locked
 
 
-def _require_key_manager(actor: Any, key: ApiKey) -> None:
-    """A person must be allowed to change this key (portal.access); Tollgate's own jobs and
-    commands (no actor) act for the system."""
-    if getattr(actor, "pk", None) is not None and not may_manage_key(actor, key):
-        raise NotAllowed(KEY_CREATOR_ONLY_MESSAGE.format(organisation=key.customer.name))
-
-
 @transaction.atomic
 def key_rename(*, actor: Any, key: ApiKey, name: str, ip: str | None = None) -> ApiKey:
-    _require_key_manager(actor, key)
+    require_key_manager(actor, key)
     key = _locked(key)
     name = _clean_name(key.customer, name, exclude_pk=key.pk)
     if name == key.name:
@@ -148,7 +141,7 @@ def key_set_enabled(
     """Pause or resume a key. `already_in_aws`: AWS has it so already (a drift accepted).
     `reason` (DisableReason) is recorded on a disabled key; `action` names the audit event
     when it is not the usual key.enabled / key.disabled (keys.idle: key.idle_disabled)."""
-    _require_key_manager(actor, key)
+    require_key_manager(actor, key)
     key = _locked(key)
     if key.enabled == enabled:
         return key
@@ -178,7 +171,7 @@ def key_revoke(
 ) -> ApiKey:
     """Revoke for good: the key is deleted from API Gateway and stops working there.
     `already_in_aws`: it was deleted there already (a drift accepted)."""
-    _require_key_manager(actor, key)
+    require_key_manager(actor, key)
     key = _locked(key)
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
@@ -195,7 +188,7 @@ def key_revoke(
 
 
 def key_retry_sync(*, actor: Any, key: ApiKey, ip: str | None = None) -> None:
-    _require_key_manager(actor, key)
+    require_key_manager(actor, key)
     with transaction.atomic():
         bump_desired_version(key)
         audit(actor=actor, action="key.sync_retried", target=key, ip=ip)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from plans.models import MAX_TEXT, Plan, TierRequest, TierRequestState
 from plans.selectors import active_subscription
 from plans.services import subscription_switch
-from portal.access import may_change_anything, may_manage_organisation
+from portal.access import may_change_anything, require_organisation_manager
 from portal.accounts.models import StaffRole, User
 from portal.audit.services import audit
 from portal.customers.models import Customer, Membership, MembershipRole
@@ -82,8 +82,7 @@ def tier_request_create(
     *, actor: Any, customer: Customer, plan: Plan, message: str = "", ip: str | None = None
 ) -> TierRequest:
     """An owner asks for an approval-only tier. Nothing reaches AWS until an admin approves."""
-    if not may_manage_organisation(actor, customer):
-        raise NotAllowed(OWNER_ONLY.format(organisation=customer.name))
+    require_organisation_manager(actor, customer, OWNER_ONLY)
     Customer.objects.select_for_update().filter(pk=customer.pk).first()  # one request at a time
     plan = Plan.objects.get(pk=plan.pk)
     if plan.is_archived or not plan.listed:
@@ -128,28 +127,40 @@ def tier_request_create(
     return request
 
 
+def _decide(
+    request: TierRequest,
+    state: str,
+    *,
+    actor: Any,
+    ip: str | None,
+    reason: str = "",
+) -> TierRequest:
+    """Close a pending request (withdrawn, approved, rejected): who, when, and its audit event."""
+    before = request.snapshot()
+    request.state = state
+    request.reason = reason or request.reason
+    request.decided_by = actor if getattr(actor, "pk", None) else None
+    request.decided_at = timezone.now()
+    request.save(update_fields=["state", "reason", "decided_by", "decided_at"])
+    after = {**request.snapshot(), **({"reason": reason} if reason else {})}
+    audit(
+        actor=actor,
+        action=f"tier_request.{state}",
+        target=request,
+        before=before,
+        after=after,
+        ip=ip,
+    )
+    return request
+
+
 @transaction.atomic
 def tier_request_withdraw(
     *, actor: Any, request: TierRequest, ip: str | None = None
 ) -> TierRequest:
     """The organisation takes its pending request back."""
-    if not may_manage_organisation(actor, request.customer):
-        raise NotAllowed(OWNER_ONLY.format(organisation=request.customer.name))
-    request = _pending(request)
-    before = request.snapshot()
-    request.state = TierRequestState.WITHDRAWN
-    request.decided_by = actor if getattr(actor, "pk", None) else None
-    request.decided_at = timezone.now()
-    request.save(update_fields=["state", "decided_by", "decided_at"])
-    audit(
-        actor=actor,
-        action="tier_request.withdrawn",
-        target=request,
-        before=before,
-        after=request.snapshot(),
-        ip=ip,
-    )
-    return request
+    require_organisation_manager(actor, request.customer, OWNER_ONLY)
+    return _decide(_pending(request), TierRequestState.WITHDRAWN, actor=actor, ip=ip)
 
 
 @transaction.atomic
@@ -161,24 +172,12 @@ def tier_request_approve(*, actor: Any, request: TierRequest, ip: str | None = N
     request = _pending(request)
     if request.plan.is_archived:
         raise NotReady(f"The {request.plan.name} tier has been retired; reject the request.")
-    before = request.snapshot()
     current = active_subscription(request.customer)
     if current is None or current.plan_id != request.plan_id:  # an admin may have placed it
         subscription_switch(
             actor=actor, customer=request.customer, plan=request.plan, ip=ip, by_staff=True
         )
-    request.state = TierRequestState.APPROVED
-    request.decided_by = actor if getattr(actor, "pk", None) else None
-    request.decided_at = timezone.now()
-    request.save(update_fields=["state", "decided_by", "decided_at"])
-    audit(
-        actor=actor,
-        action="tier_request.approved",
-        target=request,
-        before=before,
-        after=request.snapshot(),
-        ip=ip,
-    )
+    request = _decide(request, TierRequestState.APPROVED, actor=actor, ip=ip)
     _mail_on_commit(
         "plans/tier_request_approved.txt",
         f"Tollgate: {request.customer.name} is now on the {request.plan.name} tier",
@@ -198,21 +197,7 @@ def tier_request_reject(
     if not may_change_anything(actor):
         raise NotAllowed(ADMIN_ONLY)
     text = _text(reason, "reason", required="Say why: the customer reads the reason.")
-    request = _pending(request)
-    before = request.snapshot()
-    request.state = TierRequestState.REJECTED
-    request.reason = text
-    request.decided_by = actor if getattr(actor, "pk", None) else None
-    request.decided_at = timezone.now()
-    request.save(update_fields=["state", "reason", "decided_by", "decided_at"])
-    audit(
-        actor=actor,
-        action="tier_request.rejected",
-        target=request,
-        before=before,
-        after={**request.snapshot(), "reason": text},
-        ip=ip,
-    )
+    request = _decide(_pending(request), TierRequestState.REJECTED, actor=actor, ip=ip, reason=text)
     _mail_on_commit(
         "plans/tier_request_rejected.txt",
         f"Tollgate: your request for the {request.plan.name} tier",

@@ -17,11 +17,10 @@ from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.selectors import active_subscription
 from plans.signals import subscription_started
-from portal.access import OWNER_ONLY_MESSAGE, may_manage_organisation
+from portal.access import require_organisation_manager
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.customers.models import Customer
-from portal.errors import NotAllowed
 from portal.slugs import unique_slug
 from portal.sync import bump_desired_version, enqueue_on_commit, schedule_sync
 
@@ -353,8 +352,8 @@ def subscription_switch(
 ) -> Subscription:
     """Move a customer to another tier; every key of theirs moves to its usage plan. An owner's
     or an admin's decision (`by_staff`: an admin placing a customer, any tier)."""
-    if not by_staff and not may_manage_organisation(actor, customer):
-        raise NotAllowed(OWNER_ONLY_MESSAGE.format(organisation=customer.name))
+    if not by_staff:
+        require_organisation_manager(actor, customer)
     Customer.objects.select_for_update().filter(pk=customer.pk).first()
     plan = Plan.objects.get(pk=plan.pk)
     if plan.is_archived:

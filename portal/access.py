@@ -27,6 +27,7 @@ from django.shortcuts import redirect
 
 from portal.customers.models import Customer, Membership, MembershipRole
 from portal.customers.selectors import memberships_of
+from portal.errors import NotAllowed
 
 View = Callable[..., HttpResponse]
 Row = TypeVar("Row", bound=models.Model)
@@ -121,6 +122,21 @@ OWNER_ONLY_MESSAGE = "Only an owner of {organisation} can do this; ask one of it
 KEY_CREATOR_ONLY_MESSAGE = (
     "Only the person who created this key, or an owner of {organisation}, can change it."
 )
+
+
+def require_organisation_manager(
+    actor: Any, customer: Customer, message: str = OWNER_ONLY_MESSAGE
+) -> None:
+    """For services: refuse (NotAllowed) unless `may_manage_organisation`."""
+    if not may_manage_organisation(actor, customer):
+        raise NotAllowed(message.format(organisation=customer.name))
+
+
+def require_key_manager(actor: Any, key: Any) -> None:
+    """For services: refuse (NotAllowed) unless `may_manage_key`; Tollgate's own jobs and
+    commands (no actor) act for the system."""
+    if getattr(actor, "pk", None) is not None and not may_manage_key(actor, key):
+        raise NotAllowed(KEY_CREATOR_ONLY_MESSAGE.format(organisation=key.customer.name))
 
 
 def may_change_anything(user: Any) -> bool:

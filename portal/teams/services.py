@@ -21,7 +21,7 @@ from portal.access import (
     OWNER_ONLY_MESSAGE,
     forget_memberships,
     is_staff,
-    may_manage_organisation,
+    require_organisation_manager,
 )
 from portal.accounts.models import User
 from portal.audit.services import audit
@@ -39,11 +39,6 @@ ROLES = {MembershipRole.OWNER.value, MembershipRole.MEMBER.value}
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _require_manager(actor: Any, customer: Customer) -> None:
-    if not may_manage_organisation(actor, customer):
-        raise NotAllowed(OWNER_ONLY_MESSAGE.format(organisation=customer.name))
 
 
 def _role(value: str) -> str:
@@ -103,7 +98,7 @@ def invitation_create(
 ) -> SentInvitation:
     """Invite someone by email to join `customer` as `role` (an owner's or an admin's job; an
     admin invites the first owner of an organisation created by an import or an adoption)."""
-    _require_manager(actor, customer)
+    require_organisation_manager(actor, customer)
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -162,7 +157,7 @@ def invitation_resend(
     *, actor: Any, invitation: Invitation, base_url: str, ip: str | None = None
 ) -> SentInvitation:
     """A new link (the old one stops working) valid for another full lifetime."""
-    _require_manager(actor, invitation.customer)
+    require_organisation_manager(actor, invitation.customer)
     invitation = _open_invitation(invitation.pk, invitation.customer)
     before = {"expires_at": invitation.expires_at.isoformat()}
     token = _fresh_token(invitation)
@@ -180,7 +175,7 @@ def invitation_resend(
 
 @transaction.atomic
 def invitation_revoke(*, actor: Any, invitation: Invitation, ip: str | None = None) -> Invitation:
-    _require_manager(actor, invitation.customer)
+    require_organisation_manager(actor, invitation.customer)
     invitation = _open_invitation(invitation.pk, invitation.customer)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
@@ -291,7 +286,7 @@ def _keep_an_owner(membership: Membership, what: str) -> None:
 def membership_set_role(
     *, actor: Any, membership: Membership, role: str, ip: str | None = None
 ) -> Membership:
-    _require_manager(actor, membership.customer)
+    require_organisation_manager(actor, membership.customer)
     role = _role(role)
     membership = _locked_membership(membership)
     if membership.role == role:
@@ -318,7 +313,7 @@ def membership_remove(*, actor: Any, membership: Membership, ip: str | None = No
     """An owner removes someone, or someone leaves (`actor` is the member themselves)."""
     leaving = getattr(actor, "pk", None) == membership.user_id
     if not leaving:
-        _require_manager(actor, membership.customer)
+        require_organisation_manager(actor, membership.customer)
     membership = _locked_membership(membership)
     _keep_an_owner(membership, "they cannot leave" if leaving else "they cannot be removed")
     audit(
@@ -337,7 +332,7 @@ def ownership_transfer(
     *, actor: Any, customer: Customer, to: Membership, ip: str | None = None
 ) -> Membership:
     """Hand the organisation over: `to` becomes an owner and the acting owner a member."""
-    _require_manager(actor, customer)
+    require_organisation_manager(actor, customer)
     if to.customer_id != customer.pk:
         raise Refused("That person is not in this organisation.")
     actor_id = getattr(actor, "pk", None)

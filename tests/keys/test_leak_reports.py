@@ -13,17 +13,23 @@ import pytest
 from botocore.exceptions import ClientError
 from django.apps import apps
 from django.core import mail
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 
+from keys.leaks import digests_to_look_up
 from keys.models import ApiKey, DisableReason
-from keys.services import key_create
+from keys.rotation import GRACES, key_rotate
+from keys.services import key_create, key_revoke, key_set_enabled
 from plans.models import Plan
 from portal.accounts.models import StaffRole, User
 from portal.audit.models import AuditEvent
+from portal.aws.apigateway import secret_fingerprint
 from portal.aws.apigateway.key_values import new_key_value
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
+from portal.tokens.forms import TokenForm
 from portal.tokens.models import TokenScope
-from tests.conftest import make_user
+from tests.conftest import login, make_user
 from tests.fixtures.api import ApiClient, api_as, token_for
 
 URL = "/api/v1/keys/leaked"
@@ -183,7 +189,6 @@ def test_only_a_leak_token_is_taken(
         response = api_as(user, scope).post(URL, body)
         assert response.status_code == 403, (user, scope)
         assert "leak-report token" in response.json()["detail"]
-    from tests.conftest import login
 
     assert login(admin).post(URL, body, content_type="application/json").status_code == 403
 
@@ -219,9 +224,6 @@ def test_a_leak_token_stops_working_when_its_owner_is_no_longer_admin(
 
 
 def test_only_admins_create_leak_tokens(db: None, admin: User, ops: User, alice: User) -> None:
-    from django.core.exceptions import ValidationError
-
-    from portal.tokens.forms import TokenForm
 
     for user in (ops, alice):
         with pytest.raises(ValidationError, match="Only Tollgate admins"):
@@ -232,7 +234,6 @@ def test_only_admins_create_leak_tokens(db: None, admin: User, ops: User, alice:
 
 
 def test_the_tokens_page_makes_a_leak_token_for_an_admin(db: None, admin: User) -> None:
-    from tests.conftest import login
 
     page = login(admin).post(
         "/settings/tokens/", {"name": "scanner", "scope": "leaks", "expires_in": "90"}
@@ -243,7 +244,6 @@ def test_the_tokens_page_makes_a_leak_token_for_an_admin(db: None, admin: User) 
 
 
 def test_past_its_rate_the_endpoint_answers_429(db: None, admin: User, settings: Any) -> None:
-    from django.core.cache import cache
 
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -279,7 +279,6 @@ def test_reports_are_bounded_and_errors_echo_no_value(db: None, scanner: ApiClie
 
 def with_secret(key: ApiKey) -> str:
     """Give `key` (never synced) the fingerprint of a fresh value, as the worker would."""
-    from portal.aws.apigateway import secret_fingerprint
 
     value = new_key_value()
     digest, prefix = secret_fingerprint(value)
@@ -290,7 +289,6 @@ def with_secret(key: ApiKey) -> str:
 def test_a_key_disabled_by_a_person_stays_disabled_and_is_not_rolled(
     db: None, alice: User, acme: Customer, acme_key: ApiKey, scanner: ApiClient
 ) -> None:
-    from keys.services import key_set_enabled
 
     Customer.objects.filter(pk=acme.pk).update(leaked_key_action="roll")
     value = with_secret(acme_key)
@@ -307,7 +305,6 @@ def test_a_key_disabled_by_a_person_stays_disabled_and_is_not_rolled(
 def test_a_key_whose_rotation_is_under_way_is_disabled_instead(
     db: None, alice: User, acme: Customer, acme_key: ApiKey, scanner: ApiClient
 ) -> None:
-    from keys.rotation import GRACES, key_rotate
 
     Customer.objects.filter(pk=acme.pk).update(leaked_key_action="roll")
     value = with_secret(acme_key)
@@ -324,8 +321,6 @@ def test_a_key_whose_rotation_is_under_way_is_disabled_instead(
 def test_revoked_keys_and_mistyped_values_are_left_alone(
     db: None, alice: User, acme_key: ApiKey, scanner: ApiClient
 ) -> None:
-    from keys.leaks import digests_to_look_up
-    from keys.services import key_revoke
 
     value = with_secret(acme_key)
     typo = value[:5] + ("x" if value[5] != "x" else "y") + value[6:]

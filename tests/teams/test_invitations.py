@@ -16,6 +16,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.customers.models import Customer, Invitation, Membership
+from portal.customers.services import customer_create
 from portal.errors import NoLongerAvailable, NotAllowed, NotReady, Refused
 from portal.teams.services import (
     invitation_accept,
@@ -131,7 +132,6 @@ def test_staff_cannot_join_an_organisation(alice: User, acme: Customer, ops: Use
 
 @pytest.mark.django_db
 def test_an_admin_invites_the_first_owner_of_an_imported_organisation(admin: User) -> None:
-    from portal.customers.services import customer_create
 
     initech = customer_create(actor=admin, name="Initech")
     invitation, token = invite(admin, initech, "peter@initech.test", role="owner")
