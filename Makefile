@@ -29,12 +29,13 @@ TEST_ENV := env -u DEBUG -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TO
 	AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 	CHROMIUM_PATH=/usr/bin/chromium SCREENSHOT_DIR=test-artifacts/screenshots
 
-.PHONY: help demo test lint fmt vendor chromium deps-demo deps-dev clean
+.PHONY: help demo test lint moto-suite fmt vendor chromium deps-demo deps-dev clean
 
 help:
-	@echo "make demo    run the whole product locally (web, worker, beat, local AWS) on http://127.0.0.1:$${PORT:-8000}/"
+	@echo "make demo    run the whole product locally (Redis, local AWS, web, worker, beat) on http://127.0.0.1:$${PORT:-8000}/"
 	@echo "make test    ruff, mypy and the whole test suite (installs Chromium from Debian if missing)"
 	@echo "make lint    ruff check, ruff format --check and mypy only"
+	@echo "make moto-suite  moto's own API Gateway and CloudWatch tests against localaws (in make test)"
 	@echo "make fmt     ruff format and ruff check --fix"
 	@echo "make vendor  refresh static/vendor/ from package-lock.json (needs node and npm)"
 	@echo "make clean   remove var/ (the demo's data) and test artefacts"
@@ -73,7 +74,7 @@ deps-dev: $(DEV_STAMP)
 
 # --- command 1: the demo --------------------------------------------------------------------
 # scripts/start_demo.py checks the ports, sets the environment up and migrates, then runs the
-# Procfile (aws, web, worker, beat) with honcho.
+# Procfile (redis, aws, web, worker, beat, each restarted after a crash) with honcho.
 demo: deps-demo
 	@$(PY) scripts/start_demo.py
 
@@ -98,11 +99,22 @@ endef
 lint: deps-dev
 	$(LINT)
 
-# In order, stopping at the first failure: deps, Chromium, ruff, ruff format, mypy, pytest.
-# pytest's exit code 5 (no tests collected) fails like any other.
+# Moto's own API Gateway and CloudWatch test suites (from the sdist of the installed moto,
+# downloaded from PyPI once into .venv/moto-sdist/) against localaws; fails on a failure not
+# listed in tests/localaws/moto_suite_expected.toml and on a listed test that passes.
+define MOTO_SUITE
+	@$(TEST_ENV) $(PY) scripts/moto_suite.py
+endef
+
+moto-suite: deps-dev
+	$(MOTO_SUITE)
+
+# In order, stopping at the first failure: deps, Chromium, ruff, ruff format, mypy, moto's
+# suites against localaws, pytest. pytest's exit code 5 (no tests collected) fails like any other.
 test: deps-dev
 	@$(MAKE) --no-print-directory chromium
 	$(LINT)
+	$(MOTO_SUITE)
 	@mkdir -p test-artifacts/screenshots
 	@$(TEST_ENV) $(BIN)/pytest || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing on purpose." >&2; fi; \

@@ -3,8 +3,8 @@
 Moto never pages list results, lets one API key join two usage plans on the same API stage,
 and lacks ImportApiKeys, GetUsage, UpdateUsage and GetExport. Each signed API Gateway request
 comes here (under the write lock when it writes); the operations below are served or
-corrected by ``localaws.strict``, ``localaws.usage``, ``localaws.import_keys`` and
-``localaws.export``, and everything else goes to moto unchanged. A rule AWS would enforce
+corrected by ``localaws.strict``, ``localaws.plan_keys``, ``localaws.usage``,
+``localaws.import_keys`` and ``localaws.export``, and everything else goes to moto unchanged. A rule AWS would enforce
 raises ``strict.ApiError``, answered as the AWS error botocore expects.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from localaws import export, import_keys, strict, usage
+from localaws import export, import_keys, plan_keys, strict, usage
 from localaws.responses import MotoCall, json_response, path_part, with_body
 from localaws.wire import AwsCall, error_response
 
@@ -44,8 +44,12 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
             return _paged(environ, call, moto)
         if call.operation == "CreateUsagePlanKey":
             payload = json.loads(body or b"{}")
-            strict.check_create_usage_plan_key(
+            plan_keys.check_create_usage_plan_key(
                 call.region, path_part(environ, 2), str(payload.get("keyId", ""))
+            )
+        elif call.operation in ("GetUsagePlanKey", "DeleteUsagePlanKey"):
+            plan_keys.check_usage_plan_key(
+                call.region, path_part(environ, 2), path_part(environ, 4)
             )
         elif call.operation == "UpdateUsagePlan":
             return _update_usage_plan(environ, call, body, moto)
@@ -94,7 +98,7 @@ def _update_usage_plan(
 ) -> Response:
     plan_id = path_part(environ, 2)
     operations = json.loads(body or b"{}").get("patchOperations") or []
-    strict.check_update_usage_plan(call.region, plan_id, operations)
+    plan_keys.check_update_usage_plan(call.region, plan_id, operations)
     # The /apiStages family (stages and their per-method throttles) is ours; moto gets the rest.
     stages = strict.apply_api_stage_patch(call.region, plan_id, operations)
     rest = [op for op in operations if stages is None or not strict.is_api_stage_op(op)]
@@ -128,7 +132,7 @@ def _paged(environ: dict[str, Any], call: AwsCall, moto: MotoCall) -> Response:
         # moto ignores the customerId filter and would return every key.
         items = [k for k in items if k.get("customerId") == params["customerId"]]
     if call.operation == "GetUsagePlanKeys":
-        items = strict.drop_stale_usage_plan_keys(call.region, path_part(environ, 2), items)
+        items = plan_keys.live_plan_keys(call.region, path_part(environ, 2), items)
     response.set_data(json.dumps(strict.page(items, limit, position)))
     response.content_type = "application/json"
     return response

@@ -1,9 +1,10 @@
-"""CloudWatch requests (awsJson1.0) split between ``localaws.metrics`` and moto.
+"""CloudWatch requests (awsJson1.0) split between our metric index and moto.
 
-Moto has no percentiles and a slow GetMetricData (see ``localaws.metrics``), so GetMetricData
-and GetMetricStatistics with ``ExtendedStatistics`` are answered from our index, a request
-that mixes what we serve with what only moto serves (metric math) is split between the two
-and merged back in query order, and everything else is moto's.
+Moto has no percentiles, a slow GetMetricData (see ``localaws.metrics``) and a
+GetMetricStatistics that sums across dimension sets (see ``localaws.metric_statistics``), so
+GetMetricData and GetMetricStatistics are answered from our index, a request that mixes what
+we serve with what only moto serves (metric math) is split between the two and merged back
+in query order, and everything else is moto's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from localaws import metrics, strict
+from localaws import metric_statistics, metrics, strict
 from localaws.responses import MotoCall, amz_json_response, with_body
 from localaws.wire import AwsCall, error_response
 
@@ -27,10 +28,9 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
 
 
 def _cloudwatch(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) -> Response:
-    """GetMetricData and percentile statistics (see ``localaws.metrics``); everything
-    else is moto's."""
+    """GetMetricData and GetMetricStatistics from our index; everything else is moto's."""
     if call.operation == "GetMetricStatistics":
-        result = metrics.extended_statistics(call.region, body)
+        result = metric_statistics.metric_statistics(call.region, body)
         if result is None:
             return moto(environ)
         return amz_json_response(result)

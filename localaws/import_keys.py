@@ -20,7 +20,7 @@ encountered", answer 201 ``{"ids": [...], "warnings": [...]}``) and the Develope
 
 Rows AWS would reject (short/long/missing key, long name, a bad ``Enabled``, an unknown usage
 plan id, or joining a plan that covers an API stage the key already reaches through another
-plan - the same-stage rule of ``strict.check_create_usage_plan_key``) are skipped with a
+plan - the same-stage rule of ``plan_keys.check_create_usage_plan_key``) are skipped with a
 warning naming the file line (the header is line 1). With ``failonwarnings=true`` any
 warning fails the whole import with BadRequestException and nothing is created. A file
 without a ``Name`` or ``Key`` column, an empty body, or a format other than ``csv`` is a

@@ -1,4 +1,5 @@
-"""CloudWatch GetMetricData (every statistic) and percentile statistics, from our own index.
+"""CloudWatch GetMetricData (every statistic) from our own index; GetMetricStatistics is
+``localaws.metric_statistics``, from the same index.
 
 Moto 5.2.5 answers GetMetricData with ``Stat: "p99"`` (and GetMetricStatistics with
 ``ExtendedStatistics``) with an HTML 500: its statistics helper returns None for anything
@@ -48,20 +49,18 @@ from typing import Any
 
 from localaws.metric_index import (
     MetricKey,
-    dimensions_key,
     index_lock,
     metric_key,
     refresh,
     synced_indexes,
 )
 from localaws.metric_periods import BASIC_STATISTICS, Bucket, by_period
-from localaws.metric_time import epoch, from_micros, micros, parse_time
-from localaws.percentiles import percentile_of, weighted_nearest_rank
+from localaws.metric_time import epoch, micros, parse_time
+from localaws.percentiles import percentile_of
 from localaws.strict import ApiError
 
 __all__ = [
     "MAX_METRIC_DATA_QUERIES",
-    "extended_statistics",
     "merge_results",
     "metric_data",
     "percentile_results",
@@ -205,81 +204,3 @@ def merge_results(
     """All results in the order the queries were asked."""
     by_id = {r["Id"]: r for r in moto_results} | ours
     return [by_id[q["Id"]] for q in request.get("MetricDataQueries") or [] if q["Id"] in by_id]
-
-
-# -- GetMetricStatistics ExtendedStatistics -------------------------------------------------------
-
-
-def extended_statistics(region: str, body: bytes) -> dict[str, Any] | None:
-    """GetMetricStatistics with ``ExtendedStatistics`` (percentiles only); None when the
-    request has no ExtendedStatistics (moto answers it).
-
-    Datapoints are bucketed like moto's own GetMetricStatistics (from the first datapoint
-    in ``Period`` steps) and carry ``{"Timestamp", "Unit", "ExtendedStatistics": {...}}``.
-    """
-    request: dict[str, Any] = json.loads(body or b"{}")
-    extended = request.get("ExtendedStatistics")
-    if not extended:
-        return None
-    if request.get("Statistics"):
-        raise ApiError(
-            400,
-            "InvalidParameterCombination",
-            "Must specify either Statistics or ExtendedStatistics, but not both.",
-        )
-    percents: dict[str, float] = {}
-    for stat in extended:
-        percent = percentile_of(str(stat))
-        if percent is None:
-            raise ApiError(
-                400,
-                "InvalidParameterValue",
-                f"The value {stat} for parameter ExtendedStatistics is not supported.",
-            )
-        percents[str(stat)] = percent
-    start, end = _time_range(request)
-    if start >= end:
-        raise ApiError(
-            400,
-            "InvalidParameterValue",
-            "The parameter StartTime must be less than the parameter EndTime.",
-        )
-    key = (
-        request.get("Namespace"),
-        request.get("MetricName"),
-        dimensions_key(request.get("Dimensions")),
-    )
-    unit = request.get("Unit") or None
-    period = int(request["Period"]) * 1_000_000
-    low, high = micros(start), micros(end)
-    datapoints: list[dict[str, Any]] = []
-    with index_lock:
-        indexes = synced_indexes(region)
-        first = min(
-            (
-                times[0]
-                for index in indexes
-                if (series := index.get(key)) is not None
-                for times in (series.between(low, high, unit)[0],)
-                if times
-            ),
-            default=None,
-        )
-        if first is None:
-            return {"Label": request.get("MetricName"), "Datapoints": []}
-        buckets = by_period(indexes, key, unit, first, low, high, period)
-        for number in sorted(buckets):
-            bucket = buckets[number]
-            distribution = bucket.distribution()
-            if distribution is None:
-                continue
-            datapoints.append(
-                {
-                    "Timestamp": epoch(from_micros(first + number * period)),
-                    "Unit": bucket.last_unit or "None",
-                    "ExtendedStatistics": {
-                        name: weighted_nearest_rank(distribution, p) for name, p in percents.items()
-                    },
-                }
-            )
-    return {"Label": request.get("MetricName"), "Datapoints": datapoints}

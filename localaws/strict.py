@@ -5,12 +5,8 @@
   continues a listing. Moto returns everything at once and never a ``position``, which
   would let code that forgets to follow ``position`` pass every test and then silently
   lose the 26th customer in production.
-* Same-stage conflict. AWS refuses to let one API key belong to two usage plans that
-  cover the same API stage (the gateway could not tell which plan's throttle/quota to
-  apply); moto accepts it.
-* Moto leaves stale rows behind: CreateUsagePlanKey on a missing plan succeeds, and a
-  deleted API key or usage plan keeps appearing in GetUsagePlanKeys. AWS answers 404
-  and drops the association respectively. GetApiKeys ignores ``customerId`` in moto.
+* Usage plan keys (the same-stage conflict, stale rows, unknown plans): see
+  ``localaws.plan_keys``. GetApiKeys ignores ``customerId`` in moto.
 * UpdateUsagePlan: moto crashes on a fractional ``/throttle/rateLimit`` and stores
   quota numbers as the strings the patch carried; AWS stores typed numbers.
 * UpdateUsagePlan per-method throttles: moto ignores every
@@ -113,89 +109,6 @@ def page(items: list[dict[str, Any]], limit: int, position: str | None) -> dict[
     if len(ordered) > limit:
         body["position"] = encode_position(str(ordered[limit - 1]["id"]))
     return body
-
-
-def drop_stale_usage_plan_keys(
-    region: str, plan_id: str, items: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Hide associations moto keeps after their API key or usage plan was deleted."""
-    backend = apigateway_backend(region)
-    if plan_id not in backend.usage_plans:
-        raise ApiError(404, "NotFoundException", "Invalid Usage Plan ID specified")
-    return [item for item in items if item.get("id") in backend.keys]
-
-
-def _stages(plan: Any) -> set[tuple[str, str]]:
-    return {(stage["apiId"], stage["stage"]) for stage in plan.api_stages}
-
-
-def _plans_holding_key(backend: Any, key_id: str, exclude_plan: str) -> list[Any]:
-    """Live usage plans (other than ``exclude_plan``) the API key belongs to."""
-    return [
-        backend.usage_plans[plan_id]
-        for plan_id, plan_keys in list(backend.usage_plan_keys.items())
-        if plan_id != exclude_plan and plan_id in backend.usage_plans and key_id in plan_keys
-    ]
-
-
-def check_create_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
-    """Refuse CreateUsagePlanKey the way AWS does.
-
-    AWS answers BadRequestException (HTTP 400) with "Usage Plan <plan> cannot be added
-    because API Key <key> cannot reference multiple Usage Plans with the same API
-    Stage: <api>:<stage>" - the form in which deploy-tool users (Serverless,
-    CloudFormation, Terraform) quote it. The API reference lists both
-    BadRequestException and ConflictException for CreateUsagePlanKey without saying
-    which rule raises which; the quoted reports carry BadRequestException, so that is
-    what botocore must parse here.
-    """
-    backend = apigateway_backend(region)
-    if plan_id not in backend.usage_plans:
-        raise ApiError(404, "NotFoundException", "Invalid Usage Plan ID specified")
-    if key_id not in backend.keys:
-        raise ApiError(404, "NotFoundException", "Invalid API Key identifier specified")
-    wanted = _stages(backend.usage_plans[plan_id])
-    for other in _plans_holding_key(backend, key_id, exclude_plan=plan_id):
-        shared = sorted(wanted & _stages(other))
-        if shared:
-            api_id, stage = shared[0]
-            raise ApiError(
-                400,
-                "BadRequestException",
-                f"Usage Plan {plan_id} cannot be added because API Key {key_id} "
-                "cannot reference multiple Usage Plans with the same API Stage: "
-                f"{api_id}:{stage}",
-            )
-
-
-def check_update_usage_plan(
-    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
-) -> None:
-    """Refuse UpdateUsagePlan adding a stage that one of the plan's keys already
-    reaches through another usage plan (the same rule, seen from the plan side)."""
-    backend = apigateway_backend(region)
-    if plan_id not in backend.usage_plans:
-        return  # moto answers the 404 itself
-    added = set()
-    for op in patch_operations:
-        if op.get("op") == "add" and op.get("path") == "/apiStages":
-            api_id, _, stage = str(op.get("value", "")).partition(":")
-            added.add((api_id, stage))
-    if not added:
-        return
-    for key_id in list(backend.usage_plan_keys.get(plan_id, {})):
-        if key_id not in backend.keys:
-            continue
-        for other in _plans_holding_key(backend, key_id, exclude_plan=plan_id):
-            shared = sorted(added & _stages(other))
-            if shared:
-                api_id, stage = shared[0]
-                raise ApiError(
-                    400,
-                    "BadRequestException",
-                    f"API Key {key_id} cannot reference multiple Usage Plans with "
-                    f"the same API Stage: {api_id}:{stage}",
-                )
 
 
 _RATE_LIMIT_PATH = "/throttle/rateLimit"
