@@ -9,9 +9,11 @@ Request flow for a signed AWS request::
 This module is the routing: it identifies the call (``localaws.wire``), applies injected
 faults and records the call in the journal, holds the write lock around every write (so
 check-then-write rules stay atomic and snapshots consistent), and hands the call to
-``apigateway_handlers`` or ``cloudwatch_handlers``. Requests without a SigV4
-``Authorization`` header (moto's own ``/moto-api`` etc.) go straight to moto.
-``/_localaws/*`` are our control endpoints (see ``localaws.control``).
+``apigateway_handlers`` or ``cloudwatch_handlers``. Data-plane requests to deployed
+stages (unsigned, at an invoke address: see ``localaws.gateway.routing``) are answered by
+``localaws.gateway`` before any of that; other requests without a SigV4 ``Authorization``
+header (moto's own ``/moto-api`` etc.) go straight to moto. ``/_localaws/*`` are our
+control endpoints (see ``localaws.control``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from werkzeug.wsgi import get_input_stream
 from localaws import apigateway_handlers, cloudwatch_handlers, usage
 from localaws.control import control
 from localaws.faults import CallJournal, CallRecord, FaultRegistry, wait
+from localaws.gateway import Gateway
 from localaws.persistence import StateStore
 from localaws.wire import APIGATEWAY, CLOUDWATCH, AwsCall, error_response, identify
 
@@ -52,6 +55,7 @@ class LocalAwsApp:
         self.state = StateStore(state_file, self.write_lock) if state_file else None
         if self.state is not None:
             self.state.load()
+        self.gateway = Gateway(self.write_lock, mark_dirty=self.mark_metered)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -60,8 +64,13 @@ class LocalAwsApp:
         body = get_input_stream(environ).read()
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
+        answer = self.gateway.answer(environ, body)
+        if answer is not None:
+            return answer(environ, start_response)
         call = identify(environ, body)
         if call is None:
+            # moto's own endpoints (/moto-api/reset ...) may change what the gateway indexed.
+            self.gateway.note_write()
             return self.moto(environ, start_response)
         return self._aws(environ, call, body)(environ, start_response)
 
@@ -94,10 +103,14 @@ class LocalAwsApp:
         return response
 
     def _dispatch(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
+        if call.service == CLOUDWATCH:
+            self.gateway.flush_metrics()  # a read must see every request served so far
         if call.operation.startswith(_READ_PREFIXES):
             return self._strict(environ, call, body)
         with self.write_lock:
             response = self._strict(environ, call, body)
+        if call.service == APIGATEWAY:
+            self.gateway.note_write(call.operation)
         if self.state is not None:
             self.state.mark_dirty()
         return response
@@ -119,10 +132,15 @@ class LocalAwsApp:
         if self.state is not None:
             self.state.mark_dirty()
 
+    def mark_metered(self) -> None:
+        if self.state is not None:
+            self.state.mark_metered()
+
     def reset(self) -> None:
         with self.write_lock:
             moto_api_backend.reset()
             usage.usage_store.reset()
+            self.gateway.reset()
         self.faults.clear()
         self.journal.clear()
         if self.state is not None:

@@ -44,6 +44,10 @@ _BACKENDS: dict[str, Any] = {
 }
 _FORMAT = 1
 SAVE_INTERVAL_SECONDS = 1.0
+# What the data plane meters (usage counters, metrics) is saved at most this often: a steady
+# stream of requests would otherwise rewrite the whole snapshot every second. A hard kill loses
+# at most this much metering; management writes are still saved within a second.
+METERED_SAVE_INTERVAL_SECONDS = 15.0
 
 
 class StateStore:
@@ -57,6 +61,7 @@ class StateStore:
         self.path = path
         self._lock = lock
         self._dirty = threading.Event()
+        self._metered = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -93,6 +98,7 @@ class StateStore:
         """Write a snapshot now (atomically)."""
         with self._lock:
             self._dirty.clear()
+            self._metered = False
             data = pickle.dumps(
                 {
                     "format": _FORMAT,
@@ -125,6 +131,11 @@ class StateStore:
     def mark_dirty(self) -> None:
         self._dirty.set()
 
+    def mark_metered(self) -> None:
+        """Metering changed: save with the next management change, or within
+        METERED_SAVE_INTERVAL_SECONDS."""
+        self._metered = True
+
     def start(self) -> None:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="localaws-state", daemon=True)
@@ -141,8 +152,9 @@ class StateStore:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._dirty.wait()
+            changed = self._dirty.wait(timeout=METERED_SAVE_INTERVAL_SECONDS)
             if self._stopping.is_set():
                 return
-            self.save()
+            if changed or self._metered:
+                self.save()
             self._stopping.wait(SAVE_INTERVAL_SECONDS)

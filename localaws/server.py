@@ -82,7 +82,9 @@ class LocalAwsServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
-        if self.app is not None and self.app.state is not None:
-            self.app.state.stop()
+        if self.app is not None:
+            self.app.gateway.flush_metrics()  # this minute's metrics, into the final snapshot
+            if self.app.state is not None:
+                self.app.state.stop()
         self._server = None
         self._thread = None

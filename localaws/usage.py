@@ -208,6 +208,26 @@ class UsageStore:
                 extension = grants[max(granted)]
         return limit - used_so_far + extension  # unclamped; callers clamp at 0
 
+    def use_one_if_left(
+        self,
+        region: str,
+        plan_id: str,
+        key_id: str,
+        quota: Mapping[str, Any],
+        day: datetime.date,
+    ) -> bool:
+        """Count one request of ``key_id`` through ``plan_id`` on ``day`` if its quota has
+        some left (always, for a plan without a quota); False, counting nothing, when the
+        quota is used up. The local gateway meters with this, so what it enforces is exactly
+        the ``remaining`` GetUsage reports."""
+        with self._lock:
+            limited = bool(quota) and quota.get("limit") is not None
+            if limited and self._remaining_locked(region, plan_id, key_id, quota, day) <= 0:
+                return False
+            daily = self._used.setdefault((region, plan_id, key_id), {})
+            daily[day] = daily.get(day, 0) + 1
+            return True
+
     def daily_pairs(
         self,
         region: str,

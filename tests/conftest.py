@@ -323,6 +323,19 @@ def live_tiers(live_stage: ApiStage, settle: Any) -> dict[str, Plan]:
     return plans
 
 
+@pytest.fixture
+def owner(live_tiers: dict[str, Plan]) -> User:
+    """Dana, who signed Initech up on the live tiers' default (Free)."""
+    user = make_user("dana@initech.test")
+    customer_onboard(owner=user, organisation_name="Initech")
+    return user
+
+
+@pytest.fixture
+def initech(owner: User) -> Customer:
+    return Customer.objects.get(name="Initech")
+
+
 # --- the REST API (its client is tests/fixtures/api.py) ---------------------------------------
 
 

@@ -16,28 +16,13 @@ from django.apps import apps
 from keys.models import ApiKey
 from keys.services import key_create, key_reveal_secret
 from localaws.testing import LocalAwsControl
-from plans.models import Plan
 from portal.accounts.models import User
 from portal.aws.apigateway import looks_like_tollgate_key
 from portal.customers.models import Customer
-from portal.customers.services import customer_onboard
 from portal.sync import SyncStatus
-from tests.conftest import make_user
 from tests.secret_leaks import record_text
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def owner(live_tiers: dict[str, Plan]) -> User:
-    user = make_user("dana@initech.test")
-    customer_onboard(owner=user, organisation_name="Initech")
-    return user
-
-
-@pytest.fixture
-def initech(owner: User) -> Customer:
-    return Customer.objects.get(name="Initech")
 
 
 @pytest.fixture

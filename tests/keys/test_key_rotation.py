@@ -18,24 +18,11 @@ from plans.models import Plan
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.customers.models import Customer, Membership, MembershipRole
-from portal.customers.services import customer_onboard
 from portal.errors import NotAllowed, NotReady, Refused
 from portal.sync import SyncStatus
 from tests.conftest import make_user, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def owner(live_tiers: dict[str, Plan]) -> User:
-    user = make_user("dana@initech.test")
-    customer_onboard(owner=user, organisation_name="Initech")
-    return user
-
-
-@pytest.fixture
-def initech(owner: User) -> Customer:
-    return Customer.objects.get(name="Initech")
 
 
 def today() -> str:

@@ -21,23 +21,10 @@ from plans.models import Plan
 from plans.services import subscription_switch
 from portal.accounts.models import User
 from portal.customers.models import Customer
-from portal.customers.services import customer_onboard
 from portal.sync import SyncStatus
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def owner(live_tiers: dict[str, Plan]) -> User:
-    user = make_user("dana@initech.test")
-    customer_onboard(owner=user, organisation_name="Initech")
-    return user
-
-
-@pytest.fixture
-def initech(owner: User) -> Customer:
-    return Customer.objects.get(name="Initech")
 
 
 def plan_key_ids(apigw: Any, plan: Plan) -> set[str]:

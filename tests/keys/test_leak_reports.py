@@ -26,10 +26,9 @@ from portal.audit.models import AuditEvent
 from portal.aws.apigateway import secret_fingerprint
 from portal.aws.apigateway.key_values import new_key_value
 from portal.customers.models import Customer
-from portal.customers.services import customer_onboard
 from portal.tokens.forms import TokenForm
 from portal.tokens.models import TokenScope
-from tests.conftest import login, make_user
+from tests.conftest import login
 from tests.fixtures.api import ApiClient, api_as, token_for
 
 URL = "/api/v1/keys/leaked"
@@ -56,18 +55,6 @@ def rows_holding(value: str) -> list[str]:
 
 
 # --- in the local AWS ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def owner(live_tiers: dict[str, Plan]) -> User:
-    user = make_user("dana@initech.test")
-    customer_onboard(owner=user, organisation_name="Initech")
-    return user
-
-
-@pytest.fixture
-def initech(owner: User) -> Customer:
-    return Customer.objects.get(name="Initech")
 
 
 def issued(
