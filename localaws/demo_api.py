@@ -5,10 +5,18 @@ This creates a small, realistic one - key-protected methods plus an open health
 check, with request and response models and operation names - exactly as an API owner
 would in the console, so the dashboard's stage pickers, usage-plan forms and API catalog
 (GetExport) have something to show.
+
+Every method is a MOCK integration answering 200 with an example body of its response
+model (the request template picks the status, the integration response gives the body),
+so a call through the local gateway returns what the catalog documents. And, as sellers
+publish their APIs, the stage has a custom domain: ``api.tollgate.localhost/v1``
+(``*.localhost`` names resolve to 127.0.0.1 in curl and browsers; the local gateway routes
+by the Host header, whatever the port).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +24,11 @@ from typing import Any
 DEMO_API_NAME = "Tollgate Demo API"
 DEMO_API_DESCRIPTION = "Weather and geocoding demo API"
 DEMO_STAGE = "prod"
+DEMO_DOMAIN = "api.tollgate.localhost"
+DEMO_BASE_PATH = "v1"
+# A regional custom domain needs an ACM certificate of its region. The local gateway serves
+# plain HTTP and nothing checks this one: a stand-in ARN in moto's default account.
+_CERTIFICATE_ARN = "arn:aws:acm:{region}:123456789012:certificate/tollgate-demo-localhost"
 
 # The models the methods take and return (JSON Schema draft 4, as API Gateway stores them);
 # "{models}" becomes the API's models URL, which is how one model refers to another.
@@ -107,6 +120,47 @@ _MODELS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
+# What the MOCK integrations answer: one example of each response model (2024's dates: the
+# stand-in cannot know today's, and a mock that pretends to would mislead).
+_FORECAST = {
+    "city": "Lisbon",
+    "days": [
+        {
+            "date": "2024-05-01",
+            "summary": "Light rain",
+            "highC": 14.5,
+            "lowC": 7.0,
+            "precipitationMm": 2.4,
+        },
+        {
+            "date": "2024-05-02",
+            "summary": "Sunny intervals",
+            "highC": 17.0,
+            "lowC": 8.5,
+            "precipitationMm": 0.0,
+        },
+        {"date": "2024-05-03", "summary": "Clear", "highC": 19.5, "lowC": 10.0},
+    ],
+}
+_LISBON = {"query": "Lisbon", "name": "Lisbon, Portugal", "lat": 38.7223, "lon": -9.1393}
+_GEOCODE_BATCH = {
+    "results": [
+        {
+            "query": "1 Infinite Loop, Cupertino",
+            "name": "1 Infinite Loop, Cupertino, CA 95014, USA",
+            "lat": 37.3318,
+            "lon": -122.0312,
+        },
+        {
+            "query": "Praça do Comércio, Lisboa",
+            "name": "Praça do Comércio, 1100-148 Lisboa, Portugal",
+            "lat": 38.7075,
+            "lon": -9.1364,
+        },
+    ]
+}
+
+
 @dataclass(frozen=True)
 class _Method:
     path: str
@@ -114,6 +168,7 @@ class _Method:
     key_required: bool
     operation_name: str
     response_model: str
+    example: dict[str, Any]  # the 200 body, an instance of response_model
     request_parameters: dict[str, bool] = field(default_factory=dict)
     request_model: str | None = None
     error_codes: tuple[str, ...] = ()
@@ -126,6 +181,7 @@ _METHODS: tuple[_Method, ...] = (
         True,
         "GetForecast",
         "Forecast",
+        _FORECAST,
         {"method.request.querystring.city": True, "method.request.querystring.days": False},
         error_codes=("400",),
     ),
@@ -135,16 +191,25 @@ _METHODS: tuple[_Method, ...] = (
         True,
         "GetCityForecast",
         "Forecast",
+        _FORECAST,
         {"method.request.path.city": True, "method.request.querystring.days": False},
         error_codes=("404",),
     ),
-    _Method("/cities", "GET", True, "ListCities", "CityList"),
+    _Method(
+        "/cities",
+        "GET",
+        True,
+        "ListCities",
+        "CityList",
+        {"cities": ["Berlin", "Lisbon", "Madrid", "Paris", "Porto"]},
+    ),
     _Method(
         "/geocode",
         "GET",
         True,
         "Geocode",
         "Geocode",
+        {"results": [_LISBON]},
         {"method.request.querystring.q": True},
         error_codes=("400",),
     ),
@@ -154,10 +219,11 @@ _METHODS: tuple[_Method, ...] = (
         True,
         "GeocodeBatch",
         "Geocode",
+        _GEOCODE_BATCH,
         request_model="GeocodeRequest",
         error_codes=("400",),
     ),
-    _Method("/status", "GET", False, "GetStatus", "Status"),
+    _Method("/status", "GET", False, "GetStatus", "Status", {"status": "ok", "version": "2024.05"}),
 )
 
 
@@ -174,7 +240,9 @@ def ensure_demo_api(client: Any) -> tuple[str, str]:
     """Create the demo API if missing; return ``(rest_api_id, stage_name)``.
 
     Idempotent by name. A run interrupted before the deployment is completed on the
-    next call (the stage is created if it does not exist yet).
+    next call (the stage is created if it does not exist yet), and so are the custom
+    domain and its mapping. The mock answers are written and deployed on every call, so
+    a state saved by an older demo answers with today's examples.
     """
     api_id = find_rest_api(client, DEMO_API_NAME)
     if api_id is None:
@@ -186,12 +254,61 @@ def ensure_demo_api(client: Any) -> tuple[str, str]:
             )["id"]
         )
         _build_resources(client, api_id)
+    _put_mock_answers(client, api_id)
     stages = client.get_stages(restApiId=api_id).get("item", [])
     if not any(stage.get("stageName") == DEMO_STAGE for stage in stages):
         client.create_deployment(
             restApiId=api_id, stageName=DEMO_STAGE, description="Demo deployment"
         )
+    else:
+        # A stage serves the API as it was deployed (as AWS does): redeploy so today's mock
+        # answers are live. Not create_deployment(stageName=...): moto then replaces the stage
+        # and drops its method settings.
+        deployment = client.create_deployment(restApiId=api_id, description="Demo deployment")
+        client.update_stage(
+            restApiId=api_id,
+            stageName=DEMO_STAGE,
+            patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment["id"]}],
+        )
+    _ensure_domain(client, api_id)
     return api_id, DEMO_STAGE
+
+
+def _ensure_domain(client: Any, api_id: str) -> None:
+    """``api.tollgate.localhost`` (a regional custom domain) with base path ``v1`` mapped to
+    the demo stage, as a seller publishes an API."""
+    try:
+        client.get_domain_name(domainName=DEMO_DOMAIN)
+    except client.exceptions.NotFoundException:
+        client.create_domain_name(
+            domainName=DEMO_DOMAIN,
+            regionalCertificateArn=_CERTIFICATE_ARN.format(region=client.meta.region_name),
+            endpointConfiguration={"types": ["REGIONAL"]},
+            securityPolicy="TLS_1_2",
+        )
+    # ConflictException: mapped by an earlier start (the demo API keeps its id, found by name).
+    with contextlib.suppress(client.exceptions.ConflictException):
+        client.create_base_path_mapping(
+            domainName=DEMO_DOMAIN, restApiId=api_id, basePath=DEMO_BASE_PATH, stage=DEMO_STAGE
+        )
+
+
+def _put_mock_answers(client: Any, api_id: str) -> None:
+    """Each method's MOCK integration: the request template picks 200, whose integration
+    response (the default one: no selection pattern) answers the method's example."""
+    ids = {r["path"]: r["id"] for r in client.get_resources(restApiId=api_id, limit=500)["items"]}
+    for m in _METHODS:
+        where = {"restApiId": api_id, "resourceId": ids[m.path], "httpMethod": m.http_method}
+        client.put_integration(
+            **where,
+            type="MOCK",
+            requestTemplates={"application/json": '{"statusCode": 200}'},
+        )
+        client.put_integration_response(
+            **where,
+            statusCode="200",
+            responseTemplates={"application/json": json.dumps(m.example, ensure_ascii=False)},
+        )
 
 
 def _build_resources(client: Any, api_id: str) -> None:
@@ -226,16 +343,6 @@ def _build_resources(client: Any, api_id: str) -> None:
             client.put_method_response(
                 **where, statusCode=code, responseModels={"application/json": "Error"}
             )
-        client.put_integration(
-            **where,
-            type="MOCK",
-            requestTemplates={"application/json": '{"statusCode": 200}'},
-        )
-        client.put_integration_response(
-            **where,
-            statusCode="200",
-            responseTemplates={"application/json": '{"ok": true}'},
-        )
 
 
 def _ensure_resource(client: Any, api_id: str, ids: dict[str, str], path: str) -> str:

@@ -32,7 +32,15 @@ class SampleCall:
 
 
 def stage_url(stage: ApiStage) -> str:
-    """The execute-api URL API Gateway gives every stage."""
+    """The stage's public base URL, the one every page and the REST API show: its custom domain
+    where discovery found one (what sellers publish; TOLLGATE["CUSTOM_DOMAIN_URL"] makes the
+    URL, "https://{domain}" unless a proxy or port stands in front), else the execute-api URL
+    API Gateway gives every stage. An exported document's `servers` never wins: AWS's export
+    names the execute-api host whatever domains map the stage."""
+    if stage.custom_domain:
+        template = str(settings.TOLLGATE["CUSTOM_DOMAIN_URL"])
+        base = template.replace("{domain}", stage.custom_domain).rstrip("/")
+        return f"{base}/{stage.custom_domain_path}" if stage.custom_domain_path else base
     region = stage.region or settings.AWS_REGION
     return f"https://{stage.rest_api_id}.execute-api.{region}.amazonaws.com/{stage.stage_name}"
 

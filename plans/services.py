@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ PLAN_FIELDS = (
     "quota_offset",
     "monthly_price",
 )
+logger = logging.getLogger(__name__)
 
 
 # --- stages -----------------------------------------------------------------------------------
@@ -47,17 +49,40 @@ class DiscoveryResult:
     found: int
     new: int
     missing: int
+    domains_unreadable: str = ""  # why no custom domain was read ("": they were)
+
+
+DOMAINS_UNREADABLE = "tollgate:stages:domains-unreadable"
+
+
+def _say_domains_unreadable(reason: str) -> None:
+    """Why stages show execute-api addresses: logged once (a day later again if it lasts)."""
+    if not reason:
+        cache.delete(DOMAINS_UNREADABLE)
+    elif cache.get(DOMAINS_UNREADABLE) != reason:
+        logger.warning("Custom domains not read; stages keep execute-api addresses: %s", reason)
+        cache.set(DOMAINS_UNREADABLE, reason, 24 * 3600)
+
+
+def stages_domains_unreadable() -> str:
+    """Why the last discovery read no custom domain ("" when it did): the stage page says so."""
+    return str(cache.get(DOMAINS_UNREADABLE) or "")
 
 
 def stages_discover() -> DiscoveryResult:
-    """Refresh the stage list from AWS (GetRestApis + GetStages). Runs in a task or the CLI."""
+    """Refresh the stage list from AWS (GetRestApis + GetStages) with the custom domain each is
+    published at (aws.custom_domains). Runs in a task or the CLI."""
     discovered = aws.list_stages()
+    refs = [aws.StageRef(found.rest_api_id, found.stage_name) for found in discovered]
+    domains = aws.custom_domains(refs) if refs else aws.CustomDomains({})
+    _say_domains_unreadable(domains.unreadable)
     now = timezone.now()
     region = settings.AWS_REGION
     seen: set[int] = set()
     new = 0
     with transaction.atomic():
-        for found in discovered:
+        for found, ref in zip(discovered, refs, strict=True):
+            address = domains.addresses.get(ref)
             stage, created = ApiStage.objects.update_or_create(
                 region=region,
                 rest_api_id=found.rest_api_id,
@@ -66,6 +91,8 @@ def stages_discover() -> DiscoveryResult:
                     "api_name": found.api_name,
                     "description": found.description,
                     "deployment_id": found.deployment_id,
+                    "custom_domain": address.domain_name if address else "",
+                    "custom_domain_path": address.path if address else "",
                     "last_seen_at": now,
                     "missing_since": None,
                 },
@@ -77,7 +104,7 @@ def stages_discover() -> DiscoveryResult:
             .exclude(pk__in=seen)
             .update(missing_since=now)
         )
-    return DiscoveryResult(found=len(discovered), new=new, missing=missing)
+    return DiscoveryResult(len(discovered), new, missing, domains_unreadable=domains.unreadable)
 
 
 def stage_record_operations(

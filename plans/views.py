@@ -18,6 +18,7 @@ from plans.services import (
     plan_create,
     plan_update,
     stage_set_available,
+    stages_domains_unreadable,
     stages_refresh_requested,
     stages_refresh_requested_at,
     subscription_switch,
@@ -51,7 +52,12 @@ def stage_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"stages": stages, "discovering": discovering, "last_seen": last_seen},
+        {
+            "stages": stages,
+            "discovering": discovering,
+            "last_seen": last_seen,
+            "domains_unreadable": stages_domains_unreadable(),
+        },
     )
 
 

@@ -65,6 +65,18 @@ class ApiStage(models.Model):
         'parameters ("GET /cities", "GET /forecast?city=CITY"), from the same document; '
         "plans.calls picks the one ready-made examples use.",
     )
+    custom_domain = models.CharField(
+        max_length=253,
+        blank=True,
+        help_text="The custom domain name customers call the stage at (GetDomainNames and "
+        "GetBasePathMappings, read by discovery); blank: its execute-api address.",
+    )
+    custom_domain_path = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text='What follows the custom domain: the base path ("v1"), with the stage name '
+        "after it for a mapping without a stage; blank at the domain's root.",
+    )
 
     class Meta:
         ordering = ["api_name", "stage_name"]
@@ -76,6 +88,13 @@ class ApiStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_name} / {self.stage_name}"
+
+    @property
+    def custom_domain_address(self) -> str:
+        """ "api.example.com/v1" (no scheme: plans.calls.stage_url makes the URL), or ""."""
+        if not self.custom_domain:
+            return ""
+        return "/".join(part for part in (self.custom_domain, self.custom_domain_path) if part)
 
     @property
     def known_methods(self) -> set[tuple[str, str]] | None:

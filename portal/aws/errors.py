@@ -43,6 +43,10 @@ class AwsNotFound(PermanentSyncError):
     pass
 
 
+class AwsAccessDenied(PermanentSyncError):
+    """The credentials may not make this call (IAM): a reader can do without what it tells."""
+
+
 def describe(exc: ClientError) -> str:
     error = exc.response.get("Error", {})
     code = error.get("Code", "Unknown")
@@ -64,6 +68,9 @@ def aws_errors() -> Iterator[None]:
             raise TransientSyncError(describe(exc)) from exc
         if code == "NotFoundException" or status == 404:
             raise AwsNotFound(describe(exc)) from exc
+        # IAM refusals come as AccessDeniedException; the API reference lists Unauthorized too.
+        if code in ("AccessDeniedException", "UnauthorizedException"):
+            raise AwsAccessDenied(describe(exc)) from exc
         raise PermanentSyncError(describe(exc)) from exc
     except (
         EndpointConnectionError,

@@ -13,30 +13,6 @@ from portal.wording import throttle_in_words
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 KEY_PLACEHOLDER = "YOUR_API_KEY"
-_VARIABLE = re.compile(r"\{([^}]+)\}")
-
-
-# --- invoke URL -------------------------------------------------------------------------------
-
-
-def invoke_url(stage: ApiStage, document: dict[str, Any] | None) -> str:
-    """The stage's base URL: the document's first server with its variables filled in, else
-    the execute-api URL API Gateway gives every stage."""
-    servers = (document or {}).get("servers") or []
-    if servers and isinstance(servers[0], dict) and servers[0].get("url"):
-        server = servers[0]
-        variables = server.get("variables") or {}
-
-        def fill(match: re.Match[str]) -> str:
-            value = (variables.get(match.group(1)) or {}).get("default", "")
-            return str(value).strip("/")
-
-        url = _VARIABLE.sub(fill, str(server["url"]))
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://{re.sub('/+', '/', rest)}".rstrip("/")
-    return (
-        f"https://{stage.rest_api_id}.execute-api.{stage.region}.amazonaws.com/{stage.stage_name}"
-    )
 
 
 # --- per-method limits ------------------------------------------------------------------------

@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from keys.models import ApiKey
+from plans.calls import stage_url
 from plans.models import ApiStage
 from plans.selectors import active_subscription, tiers_offered
 from portal.access import organisation_of
 from portal.catalog.presenters import (
     KEY_PLACEHOLDER,
-    invoke_url,
     method_limit_words,
     operations,
     quota_words,
@@ -79,7 +79,7 @@ def api_list(request: HttpRequest) -> HttpResponse:
             {
                 "stage": stage,
                 "document": document,
-                "url": invoke_url(stage, document.document if document else None),
+                "url": stage_url(stage),
                 "tiers": list(stage.plans.listed()),
             }
         )
@@ -107,7 +107,7 @@ def reference(request: HttpRequest, stage_id: int) -> HttpResponse:
     chosen = next((k for k in keys if k.display_prefix == request.GET.get("key")), None)
     chosen = chosen or (keys[0] if keys else None)
     key_text = f"{chosen.display_prefix}…" if chosen else KEY_PLACEHOLDER
-    base = invoke_url(stage, document.document if document else None)
+    base = stage_url(stage)
     ops = operations(document.document) if document else []
     for op in ops:
         op.limits = tier_limits(plans, stage, op.method, op.path) if op.key_required else []

@@ -84,7 +84,7 @@ def test_a_customer_copies_a_snippet_with_their_key_prefix(
     copied = page.evaluate("navigator.clipboard.readText()")
     shown = snippet.locator("code").inner_text().strip()
     assert copied == shown
-    invoke = f"https://{live_stage.rest_api_id}.execute-api.us-east-1.amazonaws.com/prod"
+    invoke = "https://api.tollgate.localhost/v1"  # the demo stage's custom domain
     assert f'requests.post(\n    "{invoke}/geocode",' in copied
     assert f'"x-api-key": "{prefixes["staging"]}…"' in copied
     assert "json={'addresses': [" in copied

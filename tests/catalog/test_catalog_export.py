@@ -159,8 +159,8 @@ def test_reference_page_shows_each_tier_limits_per_method(
     status = blocks[("GET", "/status")]
     assert "No API key needed" in status
     assert "data-tier=" not in status and "x-api-key" not in status
-    # A visitor's snippets carry the invoke URL and a placeholder key.
-    invoke = f"https://{live_stage.rest_api_id}.execute-api.us-east-1.amazonaws.com/prod"
+    # A visitor's snippets carry the stage's custom domain (the demo's) and a placeholder key.
+    invoke = "https://api.tollgate.localhost/v1"
     forecast = blocks[("GET", "/forecast/{city}")]
     assert f"curl -X GET &#x27;{invoke}/forecast/CITY&#x27;" in forecast
     assert 'x-api-key: <span class="key-slot">YOUR_API_KEY</span>' in forecast

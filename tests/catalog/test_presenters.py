@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from plans.calls import stage_url
 from plans.models import ApiStage
-from portal.catalog.presenters import example_for, invoke_url, operations, snippets
+from portal.catalog.presenters import example_for, operations, snippets
 from portal.catalog.services import strip_extensions
 
 DOCUMENT: dict[str, Any] = {
@@ -59,9 +60,13 @@ def stage() -> ApiStage:
     return ApiStage(region="eu-west-1", rest_api_id="abc", stage_name="v1", api_name="Pets")
 
 
-def test_invoke_url_fills_the_base_path_with_or_without_a_slash() -> None:
-    assert invoke_url(stage(), DOCUMENT) == "https://abc.execute-api.eu-west-1.amazonaws.com/v1"
-    assert invoke_url(stage(), None) == "https://abc.execute-api.eu-west-1.amazonaws.com/v1"
+def test_the_invoke_url_is_the_stage_s_not_the_document_s_servers() -> None:
+    """AWS's export names the execute-api host whatever domain a seller publishes: the stage's
+    own address (plans.calls.stage_url, its custom domain first) is what snippets use."""
+    assert stage_url(stage()) == "https://abc.execute-api.eu-west-1.amazonaws.com/v1"
+    published = stage()
+    published.custom_domain = "api.pets.example"
+    assert stage_url(published) == "https://api.pets.example"
 
 
 def test_extensions_are_stripped_at_every_depth() -> None:
@@ -86,7 +91,7 @@ def test_operations_key_requirement_and_titles() -> None:
 
 def test_snippets_carry_the_key_only_where_needed() -> None:
     ops = {(op.method, op.path): op for op in operations(DOCUMENT)}
-    base = invoke_url(stage(), DOCUMENT)
+    base = stage_url(stage())
     curl, python, javascript = snippets(base, ops[("POST", "/pets")], "AbCdE…")
     assert curl.text == (
         f"curl -X POST '{base}/pets' \\\n"

@@ -5,6 +5,7 @@ parameters, and says so when it can only call the stage root."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.urls import reverse
 from keys import services as key_services
 from keys.models import ApiKey
 from keys.selectors import sample_call_for
-from plans.calls import choose_operation, sample_call
+from plans.calls import choose_operation, sample_call, stage_url
 from plans.models import ApiStage
 from plans.services import stage_record_operations
 from portal.accounts.models import User
@@ -20,6 +21,7 @@ from portal.catalog.models import ApiDocument
 from portal.catalog.services import record_operations
 from portal.customers.models import Customer
 from tests.conftest import login
+from tests.fixtures.api import api_as
 
 SECRET = "Xk2p9s3cr3tVALUEfromAwsForTests01"
 ROOT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
@@ -157,3 +159,47 @@ def test_a_call_with_placeholders_says_to_replace_them(
     panel = reveal(alice, issued(acme_key, monkeypatch))
     assert f"'{ROOT}/forecast?city=CITY'" in panel
     assert "(<code>GET /forecast?city=CITY</code>: replace the capitals)" in panel
+
+
+def at_custom_domain(stage: ApiStage, settings: Any, path: str = "v1") -> ApiStage:
+    """The stage as discovery leaves it when a custom domain maps it (tests/plans/
+    test_stage_discovery.py reads them from AWS), behind a gateway on port 5000."""
+    settings.TOLLGATE = {**settings.TOLLGATE, "CUSTOM_DOMAIN_URL": "http://{domain}:5000"}
+    ApiStage.objects.filter(pk=stage.pk).update(
+        custom_domain="api.weather.example", custom_domain_path=path
+    )
+    stage.refresh_from_db()
+    return stage
+
+
+def test_a_custom_domain_is_the_address_with_or_without_a_base_path(
+    stage: ApiStage, settings: Any
+) -> None:
+    stage.key_operations = ["GET /cities"]
+    assert sample_call(stage).url == f"{ROOT}/cities"
+    assert stage_url(at_custom_domain(stage, settings)) == "http://api.weather.example:5000/v1"
+    at_custom_domain(stage, settings, path="")
+    stage.key_operations = ["GET /cities"]
+    assert sample_call(stage).url == "http://api.weather.example:5000/cities"
+    settings.TOLLGATE = {**settings.TOLLGATE, "CUSTOM_DOMAIN_URL": "https://{domain}/"}
+    assert stage_url(stage) == "https://api.weather.example"
+
+
+def test_the_secret_panel_calls_the_custom_domain(
+    alice: User, acme_key: ApiKey, stage: ApiStage, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    stage = at_custom_domain(stage, settings)
+    stage_record_operations(stage=stage, operations=["GET /cities"], key_operations=["GET /cities"])
+    panel = reveal(alice, issued(acme_key, monkeypatch))
+    assert f"curl -H \"x-api-key: {SECRET}\" 'http://api.weather.example:5000/v1/cities'" in panel
+    assert "execute-api" not in panel
+
+
+def test_the_api_reveal_answers_the_custom_domain(
+    alice: User, acme_key: ApiKey, stage: ApiStage, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    at_custom_domain(stage, settings)
+    issued(acme_key, monkeypatch)
+    response = api_as(alice).post(f"/api/v1/keys/{acme_key.public_id}/reveal")
+    assert response.status_code == 200
+    assert response.json()["invoke_urls"] == ["http://api.weather.example:5000/v1"]

@@ -11,9 +11,11 @@ AWS id is found and adopted on the next attempt instead of being created twice. 
 the patch operations that differ from what AWS has now.
 
 - `specs`: the values crossing the boundary (StageRef, UsagePlanSpec, Throttle, Quota,
-  MethodLimit, ApiKeySpec, AwsApiKey, CreatedApiKey, DiscoveredStage) and the owner tag.
+  MethodLimit, ApiKeySpec, AwsApiKey, CreatedApiKey, DiscoveredStage, CustomDomainAddress,
+  CustomDomains) and the owner tag.
 - `paging`: GetXxx listings walked to the end, 500 a page.
 - `stages`: every stage of every REST API (`list_stages`).
+- `domains`: the custom domain each stage is published at, if any (`custom_domains`).
 - `usage_plans`: read, create, adopt, patch (only what differs) and delete usage plans.
 - `differences`: where AWS and Tollgate disagree, worded for the drift page.
 - `api_keys`: create, find, update and delete keys; secrets and their fingerprints; which usage
@@ -44,6 +46,7 @@ from portal.aws.apigateway.differences import (
     api_key_differences,
     usage_plan_differences,
 )
+from portal.aws.apigateway.domains import custom_domains
 from portal.aws.apigateway.key_values import has_tollgate_shape, looks_like_tollgate_key
 from portal.aws.apigateway.paging import PAGE_SIZE
 from portal.aws.apigateway.specs import (
@@ -51,6 +54,8 @@ from portal.aws.apigateway.specs import (
     ApiKeySpec,
     AwsApiKey,
     CreatedApiKey,
+    CustomDomainAddress,
+    CustomDomains,
     DiscoveredStage,
     MethodLimit,
     Quota,
@@ -77,6 +82,8 @@ __all__ = [
     "ApiKeySpec",
     "AwsApiKey",
     "CreatedApiKey",
+    "CustomDomainAddress",
+    "CustomDomains",
     "Difference",
     "DiscoveredStage",
     "MethodLimit",
@@ -90,6 +97,7 @@ __all__ = [
     "api_key_patch",
     "create_api_key",
     "create_usage_plan",
+    "custom_domains",
     "delete_api_key",
     "delete_usage_plan",
     "ensure_key_in_plan",

@@ -36,6 +36,22 @@ class DiscoveredStage:
 
 
 @dataclass(frozen=True)
+class CustomDomainAddress:
+    """Where a custom domain serves a stage: https://{domain_name}/{path}."""
+
+    domain_name: str  # "api.example.com"
+    path: str  # after the domain, "" at its root; "v1"; "v1/prod" for a mapping without a stage
+
+
+@dataclass(frozen=True)
+class CustomDomains:
+    """The custom-domain address of each stage that has one, and why none could be read."""
+
+    addresses: dict[StageRef, CustomDomainAddress]
+    unreadable: str = ""  # "" when every domain was read, else AWS's refusal in words
+
+
+@dataclass(frozen=True)
 class Throttle:
     rate: Decimal
     burst: int
