@@ -1,9 +1,9 @@
 """Tollgate settings: everything comes from environment variables (12-factor).
 
-Without any variable set, Tollgate runs on its embedded default: SQLite under var/, a
-filesystem Celery broker that needs no server, and the console email backend. Production sets
-DEBUG=0 (the default), SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and
-the standard AWS_* variables.
+Without any variable set, Tollgate runs on its embedded default: SQLite under var/ and the
+console email backend; `make demo` adds its own Redis (broker, cache and rate limiter: the same
+code path as production). Production sets DEBUG=0 (the default), SECRET_KEY, ALLOWED_HOSTS,
+DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and the standard AWS_* variables.
 """
 
 import os
@@ -175,8 +175,9 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    # Web, worker and beat are separate processes even in the embedded default; a file cache is
-    # the smallest cache they all share (the per-object sync lock lives here).
+    # Without Redis (the tests, unless CI sets REDIS_URL): web, worker and beat are separate
+    # processes, and a file cache is the smallest cache they all share (the per-object sync
+    # locks live here).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -225,7 +226,14 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tollgate <tollgate@localhost>")
 
 # --- Celery ---
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# Redis, as in production; `make demo` runs one of its own (scripts/start_demo.py).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# A message a worker took comes back to the queue once it has not been acknowledged (with acks
+# late: its task not finished) for this long since its worker last renewed its lease, i.e. once
+# the worker died (portal/celery_lease.py). kombu's default is an hour; the demo sets seconds.
+_visibility_timeout = float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+if _visibility_timeout < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT is in seconds and at least 1.")
 # A web request that committed a change must not hang on a broken broker: time out sockets
 # and try to connect once (kombu would otherwise retry for seconds); the sweep resends what
 # could not be sent.
@@ -236,20 +244,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,
+    "visibility_timeout": _visibility_timeout,
+    # How often each worker looks for such messages: every fifth of the timeout (1 to 10 s),
+    # not kombu's 10 s x every 10th look, so a dead worker's tasks run again soon after it.
+    "unacked_restore_interval": max(1, min(10, round(_visibility_timeout / 5))),
+    "unacked_restore_throttle": 1,
 }
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS.update(
-        {
-            "data_folder_in": str(_broker_dir),
-            "data_folder_out": str(_broker_dir),
-            "processed_folder": str(_broker_dir / "processed"),
-            "control_folder": str(_broker_dir / "control"),
-            "store_processed": False,
-            # kombu polls the folder once a second by default; a quarter second keeps the demo snappy.
-            "polling_interval": 0.25,
-        }
-    )
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker
@@ -326,6 +326,9 @@ TOLLGATE: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": int(os.environ.get("TOLLGATE_TRUSTED_PROXY_COUNT", "0")),
     # Days an expired key stays (disabled) before it is deleted from API Gateway (keys.expiry).
     "EXPIRED_KEY_RETENTION_DAYS": int(os.environ.get("TOLLGATE_EXPIRED_KEY_RETENTION_DAYS", "30")),
+    # A stage's URL at its custom domain (plans.calls.stage_url); other than https on 443 only
+    # when a proxy or port stands in front of the gateway (the demo's: http, the local AWS port).
+    "CUSTOM_DOMAIN_URL": os.environ.get("TOLLGATE_CUSTOM_DOMAIN_URL", "https://{domain}"),
 }
 
 CELERY_BEAT_SCHEDULE = {

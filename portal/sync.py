@@ -129,14 +129,25 @@ def note_waiting(model: type[SyncState], pk: int, version: int, message: str) ->
 
 
 @contextmanager
-def object_lock(name: str, *, ttl_seconds: int = 120) -> Iterator[bool]:
+def object_lock(name: str, *, ttl_seconds: int = 120, holder: str = "") -> Iterator[bool]:
     """One sync at a time per object, across every worker (the cache is shared).
 
     Yields False if another worker holds the lock; the caller then retries later.
+
+    `holder` (the Celery task's id) takes over a lock taken under the same id: only an earlier
+    delivery of the same message can hold it (a retry is sent after the lock is released), and
+    the broker delivers a message again only once the worker that had it stopped renewing its
+    lease on it (portal/celery_lease.py), i.e. died holding the lock, which would otherwise keep
+    this object waiting until the lock's TTL ran out.
     """
     key = f"tollgate:sync-lock:{name}"
-    token = uuid.uuid4().hex
+    token = f"{holder}:{uuid.uuid4().hex}" if holder else uuid.uuid4().hex
     acquired = cache.add(key, token, ttl_seconds)
+    if not acquired and holder:
+        held = cache.get(key)
+        if isinstance(held, str) and held.startswith(f"{holder}:"):
+            cache.set(key, token, ttl_seconds)
+            acquired = cache.get(key) == token  # two takers at once: one wins
     try:
         yield acquired
     finally:
@@ -167,6 +178,7 @@ def converge(
     push: Callable[[Synced], None],
     *,
     attempt: int,
+    holder: str = "",
 ) -> None:
     """Push the current desired state of one row to AWS and record the outcome.
 
@@ -179,7 +191,7 @@ def converge(
         return
     if obj.sync_status == SyncStatus.SYNCED and obj.synced_version >= obj.desired_version:
         return  # a duplicate delivery of work already done
-    with object_lock(f"{model._meta.label_lower}:{pk}") as acquired:
+    with object_lock(f"{model._meta.label_lower}:{pk}", holder=holder) as acquired:
         if not acquired:
             raise LockBusy(f"{model._meta.label_lower} {pk} is being synced by another worker")
         # Read again under the lock: the row read above may predate a sync another worker
@@ -255,7 +267,7 @@ def run_sync_task(task: Any, model: type[Synced], pk: int, push: Callable[[Synce
     """The body of every sync task: converge, and turn "try later" into a Celery retry."""
     attempt, budget_waits = task_attempt(task)
     try:
-        converge(model, pk, push, attempt=attempt)
+        converge(model, pk, push, attempt=attempt, holder=getattr(task.request, "id", None) or "")
     except (LockBusy, TransientSyncError) as exc:
         raise retry_later(task, exc, attempt=attempt, budget_waits=budget_waits) from exc
 

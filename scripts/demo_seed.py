@@ -121,7 +121,7 @@ def banner(url: str, seed_lines: Sequence[str], seconds: float, var_dir: Path) -
         "",
         *(f"  {text}" for text in login_lines(seed_lines)),
         "",
-        f"  Data lives in {shown}/ (SQLite database, broker files, local AWS state).",
+        f"  Data lives in {shown}/ (SQLite database, Redis data, local AWS state).",
         f"  Started in {seconds:.1f} s.  Ctrl-C stops everything.",
         rule,
     ]

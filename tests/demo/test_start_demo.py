@@ -124,6 +124,25 @@ def test_it_refuses_the_same_port_for_both() -> None:
         start_demo.check_ports({"PORT": port, "LOCALAWS_PORT": port})
 
 
+def test_it_refuses_a_busy_or_shared_redis_port(listening_port: int) -> None:
+    """A system Redis on 6379 (CI's) is not the demo's: the demo's default is 6390."""
+    web, aws = str(free_port()), str(free_port())
+    with pytest.raises(start_demo.DemoError, match=f"`REDIS_PORT={listening_port + 1} make demo`"):
+        start_demo.check_ports(
+            {"PORT": web, "LOCALAWS_PORT": aws, "REDIS_PORT": str(listening_port)}
+        )
+    with pytest.raises(start_demo.DemoError, match="PORT and REDIS_PORT must differ"):
+        start_demo.check_ports({"PORT": web, "LOCALAWS_PORT": aws, "REDIS_PORT": web})
+    assert start_demo.read_port({}, "REDIS_PORT", 6390) == 6390
+
+
+def test_the_wheel_ships_the_redis_server_the_demo_runs() -> None:
+    binary = start_demo.redis_server_binary()
+
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    assert version.returncode == 0 and "v=" in version.stdout
+
+
 # --- the environment ------------------------------------------------------------------------
 
 
@@ -148,6 +167,7 @@ def test_the_demo_never_points_at_a_real_aws_account() -> None:
         assert name not in env
     assert "AWS_ENDPOINT_URL_APIGATEWAY" not in env
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5350"
+    assert env["TOLLGATE_CUSTOM_DOMAIN_URL"] == "http://{domain}:5350"  # the local gateway
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("testing", "testing")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["DEBUG"] == "1"
@@ -169,6 +189,17 @@ def test_the_procfile_gets_its_ports_var_dir_and_start_time() -> None:
     assert own["TOLLGATE_VAR_DIR"] == "/tmp/elsewhere"
 
 
+def test_broker_cache_and_limiter_use_the_demos_own_redis() -> None:
+    caller = {"CELERY_BROKER_URL": "redis://prod:6379/1", "REDIS_URL": "redis://prod:6379/2"}
+
+    env = start_demo.demo_env(caller, 8350, 5350, 1000.0, 6391, Path("/wheel/valkey-server"))
+
+    assert env["CELERY_BROKER_URL"] == "redis://127.0.0.1:6391/0"
+    assert env["REDIS_URL"] == "redis://127.0.0.1:6391/1"  # the cache and the rate limiter
+    assert (env["REDIS_PORT"], env["REDIS_SERVER"]) == ("6391", "/wheel/valkey-server")
+    assert env["CELERY_VISIBILITY_TIMEOUT"] == "5"  # a killed worker's tasks run again soon
+
+
 # --- set-up ---------------------------------------------------------------------------------
 
 
@@ -183,7 +214,7 @@ def test_set_up_migrates_and_collects_static_files_into_var(tmp_path: Path) -> N
     start_demo.set_up(env)
 
     assert (tmp_path / "tollgate.sqlite3").is_file()
-    assert (tmp_path / "broker" / "processed").is_dir()
+    assert (tmp_path / "redis").is_dir()  # where the demo's Redis keeps its append-only file
     assert any((tmp_path / "staticfiles").iterdir())
 
 

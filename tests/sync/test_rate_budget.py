@@ -204,10 +204,11 @@ def test_a_celery_retry_after_a_budget_wait_is_not_counted_as_an_attempt(
     """Through the real worker: the budget-wait counter travels in the retried task's headers."""
     import time
 
-    # A budget that frees up 1.5 s from now: longer than a worker blocks for, so the task retries.
+    # A budget that frees up 4 s from now: however long the worker takes to pick the task up
+    # (up to 3 s), the wait left is longer than a worker blocks for (1 s), so the task retries.
     limiter = limiter_on(
         "local",
-        {**AWS_RATE_LIMITS, "CreateUsagePlan": Budget(rate=1 / 1.5, burst=1)},
+        {**AWS_RATE_LIMITS, "CreateUsagePlan": Budget(rate=1 / 4, burst=1)},
         clock=time.monotonic,
         sleep=time.sleep,
     )

@@ -1,0 +1,172 @@
+"""Where the demo's live traffic finds its keys and how each request goes out.
+
+`AwsKeys` reads the local AWS as a customer's clients would know it: each key's value
+(GetApiKeys with includeValues; the demo is local only, so it may), its usage plan's throttle,
+quota and stages (GetUsagePlans, GetUsagePlanKeys), the quota left today (GetUsage) and the
+public address of each stage: its custom domain when it has one (GetDomainNames and
+GetBasePathMappings, as sellers publish their APIs), else the path-style invoke address on the
+local AWS endpoint.
+
+`HttpSender` sends one request with plain `http.client`, one kept-alive connection per worker
+thread, always to the local AWS endpoint's host and port: a custom domain name such as
+`api.tollgate.localhost` goes in the Host header only, since Python's resolver does not map
+`*.localhost` to 127.0.0.1 (the gateway ignores the port in Host).
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import threading
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from demo.traffic_plan import Address, Call, LiveKey, period_left
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
+
+USER_AGENT = "tollgate-demo-traffic/1"
+
+
+def _host_port(endpoint_url: str) -> tuple[str, int]:
+    parts = urllib.parse.urlsplit(endpoint_url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+class AwsKeys:
+    """`discover()`: every key in a usage plan, with what its client needs to call the API."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self.host, self.port = _host_port(endpoint_url)
+        self.client: APIGatewayClient = boto3.client(
+            "apigateway",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1}),
+        )
+
+    def __call__(self) -> list[LiveKey]:
+        return self.discover()
+
+    def _pages(self, operation: str, field: str = "items", **kwargs: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        paginator: Any = self.client.get_paginator(operation)  # type: ignore[call-overload]
+        for page in paginator.paginate(**kwargs):
+            found += page.get(field, [])
+        return found
+
+    def addresses(self) -> dict[tuple[str, str], Address]:
+        """(API id, stage) -> its address through a custom domain, for mapped stages."""
+        mapped: dict[tuple[str, str], Address] = {}
+        for domain in self._pages("get_domain_names"):
+            name = domain["domainName"]
+            for mapping in self._pages("get_base_path_mappings", domainName=name):
+                base = mapping.get("basePath", "")
+                prefix = "" if base in ("", "(none)") else "/" + base.strip("/")
+                where = (mapping["restApiId"], mapping.get("stage", ""))
+                mapped.setdefault(where, Address(host=f"{name}:{self.port}", prefix=prefix))
+        return mapped
+
+    def resource_paths(self, api_id: str) -> frozenset[str]:
+        return frozenset(r["path"] for r in self._pages("get_resources", restApiId=api_id))
+
+    def discover(self) -> list[LiveKey]:
+        values = {
+            key["id"]: key
+            for key in self._pages("get_api_keys", includeValues=True)
+            if "value" in key
+        }
+        mapped = self.addresses()
+        paths: dict[str, frozenset[str]] = {}
+        now = datetime.datetime.now(datetime.UTC)
+        today = now.date().isoformat()
+        found: dict[str, LiveKey] = {}
+        for plan in self._pages("get_usage_plans"):
+            stages = [(s["apiId"], s["stage"]) for s in plan.get("apiStages", []) if "stage" in s]
+            if not stages:
+                continue
+            api_id, stage = sorted(stages, key=lambda s: s not in mapped)[0]
+            if api_id not in paths:
+                paths[api_id] = self.resource_paths(api_id)
+            address = mapped.get((api_id, stage)) or Address(
+                host=f"{self.host}:{self.port}", prefix=f"/restapis/{api_id}/{stage}/_user_request_"
+            )
+            address = Address(address.host, address.prefix, paths[api_id])
+            throttle, quota = plan.get("throttle", {}), plan.get("quota", {})
+            remaining: dict[str, int] = {}
+            if quota.get("limit"):
+                usage = self.client.get_usage(
+                    usagePlanId=plan["id"], startDate=today, endDate=today, limit=500
+                )
+                for key_id, pairs in usage.get("items", {}).items():
+                    if pairs:
+                        remaining[key_id] = int(pairs[-1][-1])
+            for member in self._pages("get_usage_plan_keys", usagePlanId=plan["id"]):
+                key = values.get(member["id"])
+                if key is None or member["id"] in found:
+                    continue
+                found[member["id"]] = LiveKey(
+                    key_id=member["id"],
+                    name=str(key.get("description") or key.get("name") or member["id"]),
+                    value=str(key["value"]),
+                    enabled=bool(key.get("enabled", True)),
+                    address=address,
+                    throttle_rate=throttle.get("rateLimit"),
+                    throttle_burst=throttle.get("burstLimit"),
+                    quota_limit=quota.get("limit"),
+                    quota_period=quota.get("period"),
+                    quota_remaining=remaining.get(member["id"]),
+                    period_left=period_left(quota.get("period"), now),
+                )
+        return list(found.values())
+
+
+class HttpSender:
+    """`sender(call)` -> (status, body); OSError when the local AWS cannot be reached."""
+
+    def __init__(self, endpoint_url: str, timeout: float = 5.0) -> None:
+        self.host, self.port = _host_port(endpoint_url)
+        self.timeout = timeout
+        self.local = threading.local()
+
+    def __call__(self, call: Call) -> tuple[int, bytes]:
+        headers = {"Host": call.host, "User-Agent": USER_AGENT, "Accept": "application/json"}
+        if call.key is not None:
+            headers["x-api-key"] = call.key
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        reused = getattr(self.local, "connection", None) is not None
+        try:
+            return self._send(call, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            if not reused:
+                raise OSError(str(exc)) from exc
+        # A kept-alive connection the server had closed: one more try on a fresh one.
+        try:
+            return self._send(call, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            raise OSError(str(exc)) from exc
+
+    def _send(self, call: Call, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection: http.client.HTTPConnection | None = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.local.connection = connection
+        connection.request(call.method, call.path, body=call.body, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.will_close:
+            self._drop()
+        return response.status, body
+
+    def _drop(self) -> None:
+        connection = getattr(self.local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self.local.connection = None
