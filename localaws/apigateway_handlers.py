@@ -40,6 +40,11 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
             return _get_export(environ, call, query)
         if call.operation == "CreateDeployment":
             return _create_deployment(environ, call, moto)
+        if call.operation == "GetBasePathMappings" and _domain_without_mappings(
+            call.region, path_part(environ, 2)
+        ):
+            # Moto raises a KeyError (an HTML 500) here; AWS lists no mappings.
+            return json_response({"item": []})
         if call.operation in strict.PAGED_OPERATIONS:
             return _paged(environ, call, moto)
         if call.operation == "CreateUsagePlanKey":
@@ -56,6 +61,11 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
     except strict.ApiError as exc:
         return error_response(call, exc.status, exc.code, exc.message)
     return moto(environ)
+
+
+def _domain_without_mappings(region: str, domain_name: str) -> bool:
+    backend = strict.apigateway_backend(region)
+    return domain_name in backend.domain_names and not backend.base_path_mappings.get(domain_name)
 
 
 def _create_usage_plan(environ: dict[str, Any], call: AwsCall, moto: MotoCall) -> Response:

@@ -181,6 +181,8 @@ def demo_env(
             "WEB_PORT": str(web_port),
             "LOCALAWS_PORT": str(aws_port),
             "TOLLGATE_CUSTOM_DOMAIN_URL": f"http://{{domain}}:{aws_port}",  # the local gateway
+            # Links in the demo's emails (key expiry, invitations) point at this web port.
+            "TOLLGATE_SITE_URL": f"http://127.0.0.1:{web_port}",
             "DEMO_STARTED_AT": f"{started:.3f}",
             # The demo's own Redis, whatever the caller's environment says: broker on db 0,
             # cache and rate limiter on db 1 (the Procfile's redis line starts it).

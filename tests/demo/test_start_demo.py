@@ -168,6 +168,7 @@ def test_the_demo_never_points_at_a_real_aws_account() -> None:
     assert "AWS_ENDPOINT_URL_APIGATEWAY" not in env
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5350"
     assert env["TOLLGATE_CUSTOM_DOMAIN_URL"] == "http://{domain}:5350"  # the local gateway
+    assert env["TOLLGATE_SITE_URL"] == "http://127.0.0.1:8350"  # links in emails
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("testing", "testing")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["DEBUG"] == "1"

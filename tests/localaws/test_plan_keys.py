@@ -89,3 +89,15 @@ def test_joining_names_the_unknown_key_before_the_unknown_plan(apigw_no_retry: A
     with pytest.raises(ClientError) as caught:
         apigw.create_usage_plan_key(usagePlanId="nosuchplan", keyId=key, keyType="API_KEY")
     assert _not_found(caught) == NO_PLAN
+
+
+def test_a_domain_without_mappings_lists_none(apigw: Any) -> None:
+    apigw.create_domain_name(
+        domainName="empty.example.com",
+        regionalCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/empty",
+        endpointConfiguration={"types": ["REGIONAL"]},
+    )
+
+    assert apigw.get_base_path_mappings(domainName="empty.example.com").get("items", []) == []
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.get_base_path_mappings(domainName="unknown.example.com")
