@@ -1,23 +1,20 @@
 """``python -m localaws``: run the local AWS server in the foreground.
 
 Prints exactly one line on stdout, ``localaws ready on http://HOST:PORT``, once the
-socket accepts connections (and the demo API exists, with ``--demo-api``), so scripts
-can wait for it. SIGINT/SIGTERM stop it cleanly and save ``--state``.
+socket accepts connections (and the demo estate exists, with ``--demo-api``: see
+``localaws.demo_estate``), so scripts can wait for it. SIGINT/SIGTERM stop it cleanly and save ``--state``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
-import boto3
-
-from localaws.demo_api import ensure_demo_api
+from localaws.demo_estate import ensure_demo_estate
 from localaws.server import LocalAwsServer
 
 
@@ -27,12 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000, help="0 picks a free port")
     parser.add_argument("--state", type=Path, help="pickle file to load and save state")
     parser.add_argument(
-        "--demo-api", action="store_true", help="create the Tollgate Demo API if missing"
-    )
-    parser.add_argument(
-        "--region",
-        default=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1",
-        help="region the demo API is created in (default: $AWS_DEFAULT_REGION or us-east-1)",
+        "--demo-api",
+        action="store_true",
+        help="create the Tollgate Demo API in us-east-1 and eu-west-1 and in the partner "
+        "account 222222222222 (role TollgateAccess, external id tollgate-demo) if missing",
     )
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     args = parser.parse_args(argv)
@@ -49,15 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     try:
         if args.demo_api:
-            client = boto3.client(
-                "apigateway",
-                region_name=args.region,
-                endpoint_url=server.endpoint_url,
-                aws_access_key_id="localaws",
-                aws_secret_access_key="localaws",
+            estate = ensure_demo_estate(server.endpoint_url)
+            for d in estate.deployments:
+                print(
+                    f"localaws: demo API {d.rest_api_id} stage {d.stage_name} in account "
+                    f"{d.account_id} {d.region}, at http://{d.domain}/v1",
+                    file=sys.stderr,
+                )
+            print(
+                f"localaws: partner account role {estate.role_arn} "
+                f"(external id {estate.external_id})",
+                file=sys.stderr,
             )
-            api_id, stage = ensure_demo_api(client)
-            print(f"localaws: demo API {api_id} stage {stage} ({args.region})", file=sys.stderr)
         print(f"localaws ready on {server.endpoint_url}", flush=True)
         stop.wait()
     finally:

@@ -3,7 +3,7 @@
 Moto never pages list results, lets one API key join two usage plans on the same API stage,
 and lacks ImportApiKeys, GetUsage, UpdateUsage and GetExport. Each signed API Gateway request
 comes here (under the write lock when it writes); the operations below are served or
-corrected by ``localaws.strict``, ``localaws.plan_keys``, ``localaws.usage``,
+corrected by ``localaws.strict``, ``localaws.plan_keys``, ``localaws.usage_operations``,
 ``localaws.import_keys`` and ``localaws.export``, and everything else goes to moto unchanged. A rule AWS would enforce
 raises ``strict.ApiError``, answered as the AWS error botocore expects.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from localaws import export, import_keys, plan_keys, strict, usage
+from localaws import export, import_keys, plan_keys, strict, usage, usage_operations
 from localaws.responses import MotoCall, json_response, path_part, with_body
 from localaws.wire import AwsCall, error_response
 
@@ -26,14 +26,20 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
     query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
     try:
         if call.operation == "ImportApiKeys":
-            result = import_keys.import_api_keys(call.region, body, query)
+            result = import_keys.import_api_keys(call.account, call.region, body, query)
             return json_response(result, 201)
         if call.operation == "GetUsage":
-            return json_response(usage.get_usage(call.region, path_part(environ, 2), query))
+            return json_response(
+                usage_operations.get_usage(call.account, call.region, path_part(environ, 2), query)
+            )
         if call.operation == "UpdateUsage":
             operations = json.loads(body or b"{}").get("patchOperations") or []
             plan_id, key_id = path_part(environ, 2), path_part(environ, 4)
-            return json_response(usage.update_usage(call.region, plan_id, key_id, operations))
+            return json_response(
+                usage_operations.update_usage(
+                    call.account, call.region, plan_id, key_id, operations
+                )
+            )
         if call.operation == "CreateUsagePlan":
             return _create_usage_plan(environ, call, moto)
         if call.operation == "GetExport":
@@ -41,7 +47,7 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
         if call.operation == "CreateDeployment":
             return _create_deployment(environ, call, moto)
         if call.operation == "GetBasePathMappings" and _domain_without_mappings(
-            call.region, path_part(environ, 2)
+            call.account, call.region, path_part(environ, 2)
         ):
             # Moto raises a KeyError (an HTML 500) here; AWS lists no mappings.
             return json_response({"item": []})
@@ -50,11 +56,11 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
         if call.operation == "CreateUsagePlanKey":
             payload = json.loads(body or b"{}")
             plan_keys.check_create_usage_plan_key(
-                call.region, path_part(environ, 2), str(payload.get("keyId", ""))
+                call.account, call.region, path_part(environ, 2), str(payload.get("keyId", ""))
             )
         elif call.operation in ("GetUsagePlanKey", "DeleteUsagePlanKey"):
             plan_keys.check_usage_plan_key(
-                call.region, path_part(environ, 2), path_part(environ, 4)
+                call.account, call.region, path_part(environ, 2), path_part(environ, 4)
             )
         elif call.operation == "UpdateUsagePlan":
             return _update_usage_plan(environ, call, body, moto)
@@ -63,8 +69,8 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
     return moto(environ)
 
 
-def _domain_without_mappings(region: str, domain_name: str) -> bool:
-    backend = strict.apigateway_backend(region)
+def _domain_without_mappings(account: str, region: str, domain_name: str) -> bool:
+    backend = strict.apigateway_backend(account, region)
     return domain_name in backend.domain_names and not backend.base_path_mappings.get(domain_name)
 
 
@@ -74,13 +80,14 @@ def _create_usage_plan(environ: dict[str, Any], call: AwsCall, moto: MotoCall) -
     if response.status_code in (200, 201):
         plan_id = json.loads(response.get_data()).get("id")
         if plan_id:
-            usage.usage_store.note_plan_created(call.region, str(plan_id))
+            usage.usage_store.note_plan_created(call.account, call.region, str(plan_id))
     return response
 
 
 def _get_export(environ: dict[str, Any], call: AwsCall, query: dict[str, str]) -> Response:
     """The stage's deployment as OpenAPI 3.0 or Swagger (see ``localaws.export``)."""
     body, content_type, disposition = export.get_export(
+        call.account,
         call.region,
         path_part(environ, 2),
         path_part(environ, 4),
@@ -99,7 +106,7 @@ def _create_deployment(environ: dict[str, Any], call: AwsCall, moto: MotoCall) -
     if response.status_code in (200, 201):
         deployment_id = json.loads(response.get_data()).get("id")
         if deployment_id:
-            export.snapshot(call.region, path_part(environ, 2), str(deployment_id))
+            export.snapshot(call.account, call.region, path_part(environ, 2), str(deployment_id))
     return response
 
 
@@ -108,16 +115,16 @@ def _update_usage_plan(
 ) -> Response:
     plan_id = path_part(environ, 2)
     operations = json.loads(body or b"{}").get("patchOperations") or []
-    plan_keys.check_update_usage_plan(call.region, plan_id, operations)
+    plan_keys.check_update_usage_plan(call.account, call.region, plan_id, operations)
     # The /apiStages family (stages and their per-method throttles) is ours; moto gets the rest.
-    stages = strict.apply_api_stage_patch(call.region, plan_id, operations)
+    stages = strict.apply_api_stage_patch(call.account, call.region, plan_id, operations)
     rest = [op for op in operations if stages is None or not strict.is_api_stage_op(op)]
     patched = json.dumps({"patchOperations": strict.moto_safe_patch(rest)}).encode()
     response = moto(with_body(environ, patched))
     if response.status_code == 200:
         if stages is not None:
-            strict.store_api_stages(call.region, plan_id, stages)
-        fixed = strict.fix_usage_plan_numbers(call.region, plan_id, operations)
+            strict.store_api_stages(call.account, call.region, plan_id, stages)
+        fixed = strict.fix_usage_plan_numbers(call.account, call.region, plan_id, operations)
         response.set_data(json.dumps(fixed))
     return response
 
@@ -142,7 +149,7 @@ def _paged(environ: dict[str, Any], call: AwsCall, moto: MotoCall) -> Response:
         # moto ignores the customerId filter and would return every key.
         items = [k for k in items if k.get("customerId") == params["customerId"]]
     if call.operation == "GetUsagePlanKeys":
-        items = plan_keys.live_plan_keys(call.region, path_part(environ, 2), items)
+        items = plan_keys.live_plan_keys(call.account, call.region, path_part(environ, 2), items)
     response.set_data(json.dumps(strict.page(items, limit, position)))
     response.content_type = "application/json"
     return response

@@ -2,7 +2,8 @@
 
 Request flow for a signed AWS request::
 
-    journal + faults  ->  strict rules (paging, same-stage conflict)  ->  moto
+    journal + faults  ->  strict rules (paging, same-stage conflict, STS AssumeRole's
+                          trust policy check)  ->  moto
                       ->  operations moto lacks (ImportApiKeys, GetUsage, UpdateUsage,
                           GetExport, CloudWatch percentiles) answered here
 
@@ -31,12 +32,12 @@ from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-from localaws import apigateway_handlers, cloudwatch_handlers, usage
+from localaws import apigateway_handlers, cloudwatch_handlers, sts, usage
 from localaws.control import control
 from localaws.faults import CallJournal, CallRecord, FaultRegistry, wait
 from localaws.gateway import Gateway
 from localaws.persistence import StateStore
-from localaws.wire import APIGATEWAY, CLOUDWATCH, AwsCall, error_response, identify
+from localaws.wire import APIGATEWAY, CLOUDWATCH, STS, AwsCall, error_response, identify
 
 _READ_PREFIXES = ("Get", "List", "Describe")
 StartResponse = Callable[..., Any]
@@ -118,6 +119,8 @@ class LocalAwsApp:
     def _strict(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
         if call.service == CLOUDWATCH and call.protocol == "json":
             return cloudwatch_handlers.answer(environ, call, body, self._moto)
+        if call.service == STS:
+            return sts.answer(call, body, lambda: self._moto(environ), environ)
         if call.service != APIGATEWAY:
             return self._moto(environ)
         return apigateway_handlers.answer(environ, call, body, self._moto)

@@ -30,24 +30,24 @@ def answer(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) 
 def _cloudwatch(environ: dict[str, Any], call: AwsCall, body: bytes, moto: MotoCall) -> Response:
     """GetMetricData and GetMetricStatistics from our index; everything else is moto's."""
     if call.operation == "GetMetricStatistics":
-        result = metric_statistics.metric_statistics(call.region, body)
+        result = metric_statistics.metric_statistics(call.account, call.region, body)
         if result is None:
             return moto(environ)
         return amz_json_response(result)
     if call.operation == "PutMetricData":
         response = moto(environ)
         if response.status_code == 200:
-            metrics.refresh(call.region)  # index it now, not at the next read
+            metrics.refresh(call.account, call.region)  # index it now, not at the next read
         return response
     if call.operation != "GetMetricData":
         return moto(environ)
     request, percentile_queries = metrics.split_get_metric_data(body)
-    answer = metrics.metric_data(call.region, request)
+    answer = metrics.metric_data(call.account, call.region, request)
     if answer is not None:
         return amz_json_response(answer)
     if not percentile_queries:
         return moto(environ)
-    ours = metrics.percentile_results(call.region, request, percentile_queries)
+    ours = metrics.percentile_results(call.account, call.region, request, percentile_queries)
     rest = [q for q in request["MetricDataQueries"] if q not in percentile_queries]
     moto_results: list[dict[str, Any]] = []
     if rest:

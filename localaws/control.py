@@ -32,7 +32,7 @@ def control(app: Controlled, request: Request) -> Response:
     """``/_localaws/faults`` (POST add, GET list, DELETE clear),
     ``/_localaws/calls`` (GET list, ``?operation=`` filter; DELETE clear),
     ``/_localaws/usage`` (POST: set API Gateway usage counters, see ``_post_usage``;
-    GET ``?usagePlanId=&keyId=&date=[&region=]``: one counter; DELETE: clear all),
+    GET ``?usagePlanId=&keyId=&date=[&region=][&account=]``: one counter; DELETE: clear all),
     ``/_localaws/reset`` (POST: wipe moto state, usage, faults and journal)."""
     route = (request.method, request.path)
     if route == ("POST", "/_localaws/usage"):
@@ -44,6 +44,7 @@ def control(app: Controlled, request: Request) -> Response:
                 request.args["keyId"],
                 datetime.date.fromisoformat(request.args["date"]),
                 request.args.get("region", usage.DEFAULT_REGION),
+                request.args.get("account", usage.DEFAULT_ACCOUNT_ID),
             )
         except (KeyError, ValueError) as exc:
             return json_response({"error": f"usagePlanId, keyId and date are required: {exc}"}, 400)
@@ -76,7 +77,7 @@ def control(app: Controlled, request: Request) -> Response:
 
 def _post_usage(app: Controlled, request: Request) -> Response:
     """Set (not add) daily ``used`` counters: one JSON object ``{"usagePlanId",
-    "keyId", "date": "YYYY-MM-DD", "used": N[, "region"]}`` or a list of them (applied
+    "keyId", "date": "YYYY-MM-DD", "used": N[, "region"][, "account"]}`` or a list of them (applied
     all-or-nothing). Plans and keys are not checked: a simulator may write first."""
     try:
         payload = request.get_json(force=True)

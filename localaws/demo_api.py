@@ -26,9 +26,10 @@ DEMO_API_DESCRIPTION = "Weather and geocoding demo API"
 DEMO_STAGE = "prod"
 DEMO_DOMAIN = "api.tollgate.localhost"
 DEMO_BASE_PATH = "v1"
-# A regional custom domain needs an ACM certificate of its region. The local gateway serves
-# plain HTTP and nothing checks this one: a stand-in ARN in moto's default account.
-_CERTIFICATE_ARN = "arn:aws:acm:{region}:123456789012:certificate/tollgate-demo-localhost"
+# A regional custom domain needs an ACM certificate of its account and region. The local
+# gateway serves plain HTTP and nothing checks this one: a stand-in ARN.
+_CERTIFICATE_ARN = "arn:aws:acm:{region}:{account}:certificate/tollgate-demo-localhost"
+MAIN_ACCOUNT_ID = "123456789012"  # moto's default account: where unknown access keys land
 
 # The models the methods take and return (JSON Schema draft 4, as API Gateway stores them);
 # "{models}" becomes the API's models URL, which is how one model refers to another.
@@ -236,8 +237,14 @@ def find_rest_api(client: Any, name: str) -> str | None:
     return None
 
 
-def ensure_demo_api(client: Any) -> tuple[str, str]:
+def ensure_demo_api(
+    client: Any, domain: str = DEMO_DOMAIN, account: str = MAIN_ACCOUNT_ID
+) -> tuple[str, str]:
     """Create the demo API if missing; return ``(rest_api_id, stage_name)``.
+
+    ``client`` decides the account and region; ``domain`` is the custom domain published
+    there (``account`` only names the stand-in certificate). ``localaws.demo_estate`` calls
+    this once per account and region of the demo.
 
     Idempotent by name. A run interrupted before the deployment is completed on the
     next call (the stage is created if it does not exist yet), and so are the custom
@@ -270,26 +277,28 @@ def ensure_demo_api(client: Any) -> tuple[str, str]:
             stageName=DEMO_STAGE,
             patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment["id"]}],
         )
-    _ensure_domain(client, api_id)
+    _ensure_domain(client, api_id, domain, account)
     return api_id, DEMO_STAGE
 
 
-def _ensure_domain(client: Any, api_id: str) -> None:
-    """``api.tollgate.localhost`` (a regional custom domain) with base path ``v1`` mapped to
-    the demo stage, as a seller publishes an API."""
+def _ensure_domain(client: Any, api_id: str, domain: str, account: str) -> None:
+    """``domain`` (a regional custom domain, e.g. ``api.tollgate.localhost``) with base path
+    ``v1`` mapped to the demo stage, as a seller publishes an API."""
     try:
-        client.get_domain_name(domainName=DEMO_DOMAIN)
+        client.get_domain_name(domainName=domain)
     except client.exceptions.NotFoundException:
         client.create_domain_name(
-            domainName=DEMO_DOMAIN,
-            regionalCertificateArn=_CERTIFICATE_ARN.format(region=client.meta.region_name),
+            domainName=domain,
+            regionalCertificateArn=_CERTIFICATE_ARN.format(
+                region=client.meta.region_name, account=account
+            ),
             endpointConfiguration={"types": ["REGIONAL"]},
             securityPolicy="TLS_1_2",
         )
     # ConflictException: mapped by an earlier start (the demo API keeps its id, found by name).
     with contextlib.suppress(client.exceptions.ConflictException):
         client.create_base_path_mapping(
-            domainName=DEMO_DOMAIN, restApiId=api_id, basePath=DEMO_BASE_PATH, stage=DEMO_STAGE
+            domainName=domain, restApiId=api_id, basePath=DEMO_BASE_PATH, stage=DEMO_STAGE
         )
 
 

@@ -65,9 +65,9 @@ _DEFAULT_MODELS: dict[str, dict[str, Any]] = {
 # --- snapshots of what a deployment holds -----------------------------------------------------
 
 
-def snapshot(region: str, api_id: str, deployment_id: str) -> None:
+def snapshot(account: str, region: str, api_id: str, deployment_id: str) -> None:
     """Capture the API's methods and models into the new deployment (after CreateDeployment)."""
-    api = apigateway_backend(region).apis.get(api_id)
+    api = apigateway_backend(account, region).apis.get(api_id)
     if api is None or deployment_id not in api.deployments:
         return
     setattr(api.deployments[deployment_id], _SNAPSHOT_ATTR, _capture(api))
@@ -128,10 +128,16 @@ def _capture(api: Any) -> dict[str, Any]:
 
 
 def get_export(
-    region: str, api_id: str, stage_name: str, export_type: str, query: dict[str, str], accept: str
+    account: str,
+    region: str,
+    api_id: str,
+    stage_name: str,
+    export_type: str,
+    query: dict[str, str],
+    accept: str,
 ) -> tuple[bytes, str, str]:
     """(body, content type, content disposition) of GetExport, or ``ApiError`` as AWS says it."""
-    backend = apigateway_backend(region)
+    backend = apigateway_backend(account, region)
     api = backend.apis.get(api_id)
     if api is None:
         # Not "Invalid API identifier": moto's export_api maps a missing API to the stage

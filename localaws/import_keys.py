@@ -169,7 +169,9 @@ def _check_plans(backend: Any, row: _Row, current: set[str]) -> str | None:
     return None
 
 
-def import_api_keys(region: str, body: bytes, params: dict[str, str]) -> dict[str, Any]:
+def import_api_keys(
+    account: str, region: str, body: bytes, params: dict[str, str]
+) -> dict[str, Any]:
     """Validate the whole file first, then (unless refused) create/update keys and join
     them to their usage plans. Caller holds the server's write lock."""
     if params.get("format") != "csv":
@@ -179,7 +181,7 @@ def import_api_keys(region: str, body: bytes, params: dict[str, str]) -> dict[st
         raise _bad_request("Invalid API key file: the body is empty")
     rows, warnings = _parse(body)
 
-    backend = strict.apigateway_backend(region)
+    backend = strict.apigateway_backend(account, region)
     by_value = {key.value: key for key in backend.keys.values()}
     # Plan memberships (live plans only) as they will be after the rows accepted so far.
     membership: dict[str, set[str]] = {}

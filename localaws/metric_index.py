@@ -4,7 +4,7 @@ Moto's GetMetricData rescans every stored datapoint for every query and every pe
 it stores each observation of a ``Values`` + ``Counts`` datum separately; this index is what
 lets ``localaws.metrics`` answer instead.
 
-The index (``RegionIndex``), per region and per metric (namespace, metric name, sorted
+The index (``RegionIndex``), per account and region and per metric (namespace, metric name, sorted
 dimensions): a time-sorted list of entries - a single value with how many times it was
 observed (consecutive identical observations, which is how moto expands ``Values`` +
 ``Counts``, are merged into one entry), or one ``StatisticValues`` set. It is derived from
@@ -30,7 +30,6 @@ from moto.cloudwatch.models import (
     MetricDatumBase,
     cloudwatch_backends,
 )
-from moto.core import DEFAULT_ACCOUNT_ID
 
 from localaws.metric_time import micros
 
@@ -163,19 +162,19 @@ class RegionIndex:
         return self.series.get(key)
 
 
-_indexes: dict[str, RegionIndex] = {}
+_indexes: dict[tuple[str, str], RegionIndex] = {}
 # Held while an index catches up and while a request reads it (reads are short).
 index_lock = threading.Lock()
 
 
-def synced_indexes(region: str) -> list[RegionIndex]:
-    """The region's index caught up with moto, plus one of the metrics moto computes on
+def synced_indexes(account: str, region: str) -> list[RegionIndex]:
+    """The account's and region's index caught up with moto, plus one of the metrics moto computes on
     the fly (``aws_metric_data``, e.g. S3 bucket sizes) when there are any. Call with
     ``index_lock`` held."""
-    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region]
-    index = _indexes.get(region)
+    backend = cloudwatch_backends[account][region]
+    index = _indexes.get((account, region))
     if index is None:
-        index = _indexes[region] = RegionIndex()
+        index = _indexes[(account, region)] = RegionIndex()
     index.sync(backend.metric_data)
     indexes = [index]
     computed = backend.aws_metric_data
@@ -186,7 +185,7 @@ def synced_indexes(region: str) -> list[RegionIndex]:
     return indexes
 
 
-def refresh(region: str) -> None:
-    """Catch the region's index up with moto now (e.g. right after PutMetricData)."""
+def refresh(account: str, region: str) -> None:
+    """Catch the index up with moto now (e.g. right after PutMetricData)."""
     with index_lock:
-        synced_indexes(region)
+        synced_indexes(account, region)

@@ -63,7 +63,7 @@ def _percents(extended: list[Any]) -> dict[str, float]:
     return percents
 
 
-def metric_statistics(region: str, body: bytes) -> dict[str, Any] | None:
+def metric_statistics(account: str, region: str, body: bytes) -> dict[str, Any] | None:
     """The whole GetMetricStatistics answer (``{"Label", "Datapoints"}``), or None when moto
     should answer (it words the errors of an incomplete request)."""
     request: dict[str, Any] = json.loads(body or b"{}")
@@ -99,7 +99,7 @@ def metric_statistics(region: str, body: bytes) -> dict[str, Any] | None:
     label = request.get("MetricName")
     datapoints: list[dict[str, Any]] = []
     with index_lock:
-        indexes = synced_indexes(region)
+        indexes = synced_indexes(account, region)
         firsts = [
             times[0]
             for index in indexes

@@ -122,6 +122,7 @@ def _time_range(request: dict[str, Any]) -> tuple[datetime.datetime, datetime.da
 
 
 def _results(
+    account: str,
     region: str,
     request: dict[str, Any],
     queries: Sequence[dict[str, Any]],
@@ -134,7 +135,7 @@ def _results(
     origin_seconds = int(epoch(start))
     results: dict[str, dict[str, Any]] = {}
     with index_lock:
-        indexes = synced_indexes(region)
+        indexes = synced_indexes(account, region)
         # Queries of one metric, unit and period (p50, p90, Average ...) share buckets.
         cache: dict[tuple[MetricKey, str | None, int], dict[int, Bucket]] = {}
         for query in queries:
@@ -166,7 +167,7 @@ def _results(
     return results
 
 
-def metric_data(region: str, request: dict[str, Any]) -> dict[str, Any] | None:
+def metric_data(account: str, region: str, request: dict[str, Any]) -> dict[str, Any] | None:
     """The whole GetMetricData answer (``{"MetricDataResults": [...]}``), or None when a
     query needs moto (metric math, another statistic, a malformed query, duplicate Ids) or
     the time range is empty (moto and ``percentile_results`` word those errors)."""
@@ -181,19 +182,19 @@ def metric_data(region: str, request: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if start >= end:
         return None
-    ours = _results(region, request, queries, start, end)
+    ours = _results(account, region, request, queries, start, end)
     return {"MetricDataResults": [ours[q["Id"]] for q in queries if q["Id"] in ours]}
 
 
 def percentile_results(
-    region: str, request: dict[str, Any], queries: list[dict[str, Any]]
+    account: str, region: str, request: dict[str, Any], queries: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """MetricDataResult JSON (by query Id) for percentile ``queries`` whose ReturnData
     is not false (the rest of such a request is moto's)."""
     start, end = _time_range(request)
     if start >= end:
         raise ApiError(400, "ValidationError", "The parameter StartTime must be less than EndTime.")
-    return _results(region, request, queries, start, end)
+    return _results(account, region, request, queries, start, end)
 
 
 def merge_results(

@@ -4,15 +4,19 @@ Moto keeps everything in memory; ``make demo`` must survive a restart without th
 dashboard's database pointing at usage plans and keys that no longer exist.
 
 How: the ``__dict__`` of every materialised per-account/per-region backend of
-``apigateway_backends`` and ``cloudwatch_backends`` is pickled to ``PATH`` (temp file +
+``apigateway_backends`` and ``cloudwatch_backends`` (and per-account/per-partition backend
+of ``iam_backends`` and ``sts_backends``) is pickled to ``PATH`` (temp file +
 ``os.replace``, so a crash never leaves a torn file). Saves happen at most once a second
 from a background thread after mutating requests, and once more on shutdown. On start
 the dicts are poured back into freshly created backends.
 
 Limits:
-* Only API Gateway and CloudWatch are persisted, plus localaws' own API Gateway usage
-  store (``localaws.usage``: GetUsage counters, UpdateUsage extensions); other moto
-  services start empty. Snapshots without a usage store (older files) load with none.
+* Only API Gateway, CloudWatch, IAM and STS are persisted, plus localaws' own API Gateway
+  usage store (``localaws.usage``: GetUsage counters, UpdateUsage extensions); other moto
+  services start empty. IAM and STS are kept because they decide the account of a request:
+  credentials handed out by AssumeRole before a restart must still reach the role's account
+  after it (a key moto forgot would silently land in the default account). Snapshots
+  without a usage store (older files) load with none.
 * A pickle is tied to the moto version that wrote it (the classes are moto's). A file
   written by another moto version is ignored with a warning and the server starts empty.
 * ``localaws.metrics``' GetMetricData index is not saved: it is derived from CloudWatch's
@@ -33,7 +37,8 @@ from typing import Any
 import moto
 from moto.apigateway.models import apigateway_backends
 from moto.cloudwatch.models import cloudwatch_backends
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
 
 from localaws import metrics
 from localaws.usage import usage_store
@@ -41,6 +46,8 @@ from localaws.usage import usage_store
 _BACKENDS: dict[str, Any] = {
     "apigateway": apigateway_backends,
     "cloudwatch": cloudwatch_backends,
+    "iam": iam_backends,
+    "sts": sts_backends,
 }
 _FORMAT = 1
 SAVE_INTERVAL_SECONDS = 1.0
@@ -90,8 +97,9 @@ class StateStore:
                         backends[account_id][region].__dict__.update(state)
             usage_store.restore(snapshot.get("usage") or {})
             # Index the restored datapoints now rather than at the first GetMetricData.
-            for region in snapshot["backends"].get("cloudwatch", {}).get(DEFAULT_ACCOUNT_ID, {}):
-                metrics.refresh(region)
+            for account_id, regions in snapshot["backends"].get("cloudwatch", {}).items():
+                for region in regions:
+                    metrics.refresh(account_id, region)
         return True
 
     def save(self) -> None:

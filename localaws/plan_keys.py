@@ -33,18 +33,20 @@ _NO_KEY = "Invalid API Key identifier specified"
 _NO_PLAN = "Invalid Usage Plan ID specified"
 
 
-def live_plan_keys(region: str, plan_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def live_plan_keys(
+    account: str, region: str, plan_id: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """GetUsagePlanKeys items without the rows moto keeps after their API key or usage plan
     was deleted; none at all for a plan that does not exist (AWS answers an empty list)."""
-    backend = apigateway_backend(region)
+    backend = apigateway_backend(account, region)
     if plan_id not in backend.usage_plans:
         return []
     return [item for item in items if item.get("id") in backend.keys]
 
 
-def check_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
+def check_usage_plan_key(account: str, region: str, plan_id: str, key_id: str) -> None:
     """GetUsagePlanKey and DeleteUsagePlanKey: 404 unless the key is in the (live) plan."""
-    backend = apigateway_backend(region)
+    backend = apigateway_backend(account, region)
     if key_id not in backend.keys:
         raise ApiError(404, "NotFoundException", _NO_KEY)
     if plan_id not in backend.usage_plans or key_id not in backend.usage_plan_keys.get(plan_id, {}):
@@ -64,7 +66,7 @@ def _plans_holding_key(backend: Any, key_id: str, exclude_plan: str) -> list[Any
     ]
 
 
-def check_create_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
+def check_create_usage_plan_key(account: str, region: str, plan_id: str, key_id: str) -> None:
     """Refuse CreateUsagePlanKey the way AWS does.
 
     AWS answers BadRequestException (HTTP 400) with "Usage Plan <plan> cannot be added
@@ -75,7 +77,7 @@ def check_create_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
     which rule raises which; the quoted reports carry BadRequestException, so that is
     what botocore must parse here.
     """
-    backend = apigateway_backend(region)
+    backend = apigateway_backend(account, region)
     if key_id not in backend.keys:
         raise ApiError(404, "NotFoundException", _NO_KEY)
     if plan_id not in backend.usage_plans:
@@ -95,11 +97,11 @@ def check_create_usage_plan_key(region: str, plan_id: str, key_id: str) -> None:
 
 
 def check_update_usage_plan(
-    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
+    account: str, region: str, plan_id: str, patch_operations: list[dict[str, Any]]
 ) -> None:
     """Refuse UpdateUsagePlan adding a stage that one of the plan's keys already
     reaches through another usage plan (the same rule, seen from the plan side)."""
-    backend = apigateway_backend(region)
+    backend = apigateway_backend(account, region)
     if plan_id not in backend.usage_plans:
         return  # moto answers the 404 itself
     added = set()

@@ -27,7 +27,6 @@ import re
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 
 PAGED_OPERATIONS = frozenset({"GetApiKeys", "GetUsagePlans", "GetUsagePlanKeys", "GetRestApis"})
 DEFAULT_LIMIT = 25
@@ -45,13 +44,10 @@ class ApiError(Exception):
         self.message = message
 
 
-def apigateway_backend(region: str) -> Any:
-    """Moto's in-process API Gateway backend for the default account and ``region``.
-
-    Moto maps every access key it has not issued itself to the default account, so
-    the dashboard's (fake) credentials always land there.
-    """
-    return apigateway_backends[DEFAULT_ACCOUNT_ID][region]
+def apigateway_backend(account: str, region: str) -> Any:
+    """Moto's in-process API Gateway backend of ``account`` in ``region``: the one moto
+    serves the request from (``localaws.accounts.account_of`` picks the account)."""
+    return apigateway_backends[account][region]
 
 
 def parse_limit(raw: str | None) -> int:
@@ -128,7 +124,7 @@ def moto_safe_patch(patch_operations: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def fix_usage_plan_numbers(
-    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
+    account: str, region: str, plan_id: str, patch_operations: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Store patched numbers with AWS's types and return the plan's JSON.
 
@@ -136,7 +132,7 @@ def fix_usage_plan_numbers(
     GetUsagePlan would answer ``"limit": "1000"``) and truncates the rate limit.
     AWS models quota limit/offset and burstLimit as integers, rateLimit as a double.
     """
-    plan = apigateway_backend(region).usage_plans[plan_id]
+    plan = apigateway_backend(account, region).usage_plans[plan_id]
     for op in patch_operations:
         if op.get("op") not in ("add", "replace") or "value" not in op:
             continue
@@ -281,7 +277,7 @@ def _apply_one(stages: list[dict[str, Any]], op: dict[str, Any]) -> None:
 
 
 def apply_api_stage_patch(
-    region: str, plan_id: str, patch_operations: list[dict[str, Any]]
+    account: str, region: str, plan_id: str, patch_operations: list[dict[str, Any]]
 ) -> list[dict[str, Any]] | None:
     """The plan's apiStages after the ``/apiStages...`` operations, applied in order.
 
@@ -289,7 +285,7 @@ def apply_api_stage_patch(
     changing nothing, when an operation is one AWS refuses; the caller stores the result
     only once the rest of the patch succeeded.
     """
-    plan = apigateway_backend(region).usage_plans.get(plan_id)
+    plan = apigateway_backend(account, region).usage_plans.get(plan_id)
     if plan is None:
         return None
     stages: list[dict[str, Any]] = copy.deepcopy(list(plan.api_stages))
@@ -299,5 +295,5 @@ def apply_api_stage_patch(
     return stages
 
 
-def store_api_stages(region: str, plan_id: str, stages: list[dict[str, Any]]) -> None:
-    apigateway_backend(region).usage_plans[plan_id].api_stages = stages
+def store_api_stages(account: str, region: str, plan_id: str, stages: list[dict[str, Any]]) -> None:
+    apigateway_backend(account, region).usage_plans[plan_id].api_stages = stages

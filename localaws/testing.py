@@ -89,6 +89,7 @@ class LocalAwsControl:
         date: str,
         used: int,
         region: str | None = None,
+        account: str | None = None,
     ) -> None:
         """Set (not add) one API key's requests through a usage plan on a UTC day
         (``date`` YYYY-MM-DD); GetUsage reports it. See ``localaws.usage``."""
@@ -100,10 +101,12 @@ class LocalAwsControl:
         }
         if region is not None:
             item["region"] = region
+        if account is not None:
+            item["account"] = account
         self._request("POST", "/_localaws/usage", item)
 
     def set_usage_bulk(self, items: list[dict[str, Any]]) -> int:
-        """Many ``{"usagePlanId", "keyId", "date", "used"[, "region"]}`` at once."""
+        """Many ``{"usagePlanId", "keyId", "date", "used"[, "region"][, "account"]}`` at once."""
         result: dict[str, Any] = self._request("POST", "/_localaws/usage", items)
         return int(result["count"])
 

@@ -3,9 +3,10 @@
 AWS meters every request an API key makes through a usage plan and reports it per UTC day
 (GetUsage); an administrator can grant a temporary extension of the remaining quota
 (UpdateUsage). Moto answers GetUsage with 404 and has no UpdateUsage, so this module keeps
-the metering itself: a per-(region, usage plan, API key, UTC day) ``used`` counter that a
-traffic simulator (or a test) fills in through ``POST /_localaws/usage`` or, in-process,
-``usage_store.set_used(...)``.
+the metering itself: a per-(account, region, usage plan, API key, UTC day) ``used`` counter
+that the local gateway, a traffic simulator or a test fills in (``POST /_localaws/usage`` or,
+in-process, ``usage_store.set_used(...)``); ``localaws.usage_operations`` answers the two
+operations from it.
 
 Sources for the wire format and semantics:
 
@@ -52,13 +53,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from localaws import strict
+from localaws.accounts import DEFAULT_ACCOUNT_ID
 
 DEFAULT_REGION = "us-east-1"
 MAX_RANGE_DAYS = 90
 _DAY = datetime.timedelta(days=1)
 
-UsageKey = tuple[str, str, str]  # (region, usage plan id, API key id)
+UsageKey = tuple[str, str, str, str]  # (account, region, usage plan id, API key id)
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,12 @@ class UsageRecord:
     day: datetime.date
     used: int
     region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT_ID
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> UsageRecord:
         """Parse one ``POST /_localaws/usage`` item (``usagePlanId``, ``keyId``,
-        ``date`` YYYY-MM-DD, ``used`` >= 0, optional ``region``)."""
+        ``date`` YYYY-MM-DD, ``used`` >= 0, optional ``region`` and ``account``)."""
         for name in ("usagePlanId", "keyId", "date"):
             if not isinstance(data.get(name), str) or not data[name]:
                 raise ValueError(f"'{name}' (string) is required")
@@ -87,6 +89,7 @@ class UsageRecord:
             day=datetime.date.fromisoformat(data["date"]),
             used=used,
             region=str(data.get("region") or DEFAULT_REGION),
+            account=str(data.get("account") or DEFAULT_ACCOUNT_ID),
         )
 
 
@@ -113,10 +116,10 @@ class UsageStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._used: dict[UsageKey, dict[datetime.date, int]] = {}
-        # (region, plan, key) -> {day granted: requests added to the remaining quota from
+        # (account, region, plan, key) -> {day granted: requests added to the remaining quota from
         # that day to the end of its quota period}; a later grant in a period replaces it.
         self._extensions: dict[UsageKey, dict[datetime.date, int]] = {}
-        self._plan_created: dict[tuple[str, str], datetime.date] = {}
+        self._plan_created: dict[tuple[str, str, str], datetime.date] = {}
 
     # -- Python API (used by the control endpoint and by in-process simulators) ------------
 
@@ -127,32 +130,39 @@ class UsageStore:
         day: datetime.date | str,
         used: int,
         region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT_ID,
     ) -> None:
         """Set (not add) the requests ``key_id`` made through ``usage_plan_id`` on ``day``."""
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day)
-        self.set_many([UsageRecord(usage_plan_id, key_id, day, int(used), region)])
+        self.set_many([UsageRecord(usage_plan_id, key_id, day, int(used), region, account)])
 
     def set_many(self, records: Iterable[UsageRecord]) -> int:
         """Apply many ``UsageRecord``s atomically; returns how many were applied."""
         items = list(records)
         with self._lock:
             for r in items:
-                self._used.setdefault((r.region, r.usage_plan_id, r.key_id), {})[r.day] = r.used
+                key = (r.account, r.region, r.usage_plan_id, r.key_id)
+                self._used.setdefault(key, {})[r.day] = r.used
         return len(items)
 
     def used(
-        self, usage_plan_id: str, key_id: str, day: datetime.date, region: str = DEFAULT_REGION
+        self,
+        usage_plan_id: str,
+        key_id: str,
+        day: datetime.date,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT_ID,
     ) -> int:
         with self._lock:
-            return self._used.get((region, usage_plan_id, key_id), {}).get(day, 0)
+            return self._used.get((account, region, usage_plan_id, key_id), {}).get(day, 0)
 
     def note_plan_created(
-        self, region: str, usage_plan_id: str, day: datetime.date | None = None
+        self, account: str, region: str, usage_plan_id: str, day: datetime.date | None = None
     ) -> None:
         """Remember the day a plan was created: its quota ``offset`` applies in that period."""
         with self._lock:
-            self._plan_created[(region, usage_plan_id)] = day or utc_today()
+            self._plan_created[(account, region, usage_plan_id)] = day or utc_today()
 
     def reset(self) -> None:
         with self._lock:
@@ -171,14 +181,19 @@ class UsageStore:
 
     def restore(self, data: Mapping[str, Any]) -> None:
         with self._lock:
-            self._used = {k: dict(v) for k, v in data.get("used", {}).items()}
-            self._extensions = {k: dict(v) for k, v in data.get("extensions", {}).items()}
-            self._plan_created = dict(data.get("plan_created", {}))
+            self._used = {_with_account(k): dict(v) for k, v in data.get("used", {}).items()}
+            self._extensions = {
+                _with_account(k): dict(v) for k, v in data.get("extensions", {}).items()
+            }
+            self._plan_created = {
+                _with_account(k): v for k, v in data.get("plan_created", {}).items()
+            }
 
     # -- quota arithmetic ------------------------------------------------------------------
 
     def _remaining_locked(
         self,
+        account: str,
         region: str,
         plan_id: str,
         key_id: str,
@@ -191,10 +206,10 @@ class UsageStore:
         period = str(quota.get("period") or "DAY")
         start = period_start(day, period)
         limit = int(quota["limit"])
-        created = self._plan_created.get((region, plan_id))
+        created = self._plan_created.get((account, region, plan_id))
         if created is not None and period_start(created, period) == start:
             limit -= int(quota.get("offset") or 0)
-        daily = self._used.get((region, plan_id, key_id), {})
+        daily = self._used.get((account, region, plan_id, key_id), {})
         used_so_far = 0
         current = start
         while current <= day:
@@ -202,7 +217,7 @@ class UsageStore:
             current += _DAY
         extension = 0
         if with_extension:
-            grants = self._extensions.get((region, plan_id, key_id), {})
+            grants = self._extensions.get((account, region, plan_id, key_id), {})
             granted = [g for g in grants if start <= g <= day]
             if granted:
                 extension = grants[max(granted)]
@@ -210,6 +225,7 @@ class UsageStore:
 
     def use_one_if_left(
         self,
+        account: str,
         region: str,
         plan_id: str,
         key_id: str,
@@ -222,14 +238,16 @@ class UsageStore:
         the ``remaining`` GetUsage reports."""
         with self._lock:
             limited = bool(quota) and quota.get("limit") is not None
-            if limited and self._remaining_locked(region, plan_id, key_id, quota, day) <= 0:
+            left = self._remaining_locked(account, region, plan_id, key_id, quota, day)
+            if limited and left <= 0:
                 return False
-            daily = self._used.setdefault((region, plan_id, key_id), {})
+            daily = self._used.setdefault((account, region, plan_id, key_id), {})
             daily[day] = daily.get(day, 0) + 1
             return True
 
     def daily_pairs(
         self,
+        account: str,
         region: str,
         plan_id: str,
         key_id: str,
@@ -239,17 +257,18 @@ class UsageStore:
     ) -> list[list[int]]:
         """``[[used, remaining], ...]``, one pair per day from ``start`` to ``end`` inclusive."""
         with self._lock:
-            daily = self._used.get((region, plan_id, key_id), {})
+            daily = self._used.get((account, region, plan_id, key_id), {})
             pairs = []
             day = start
             while day <= end:
-                remaining = self._remaining_locked(region, plan_id, key_id, quota, day)
+                remaining = self._remaining_locked(account, region, plan_id, key_id, quota, day)
                 pairs.append([daily.get(day, 0), max(0, remaining)])
                 day += _DAY
             return pairs
 
     def set_remaining(
         self,
+        account: str,
         region: str,
         plan_id: str,
         key_id: str,
@@ -262,120 +281,17 @@ class UsageStore:
         figures, later use still counts against it, the next period starts afresh)."""
         with self._lock:
             base = self._remaining_locked(
-                region, plan_id, key_id, quota, today, with_extension=False
+                account, region, plan_id, key_id, quota, today, with_extension=False
             )
-            self._extensions.setdefault((region, plan_id, key_id), {})[today] = remaining - base
+            grants = self._extensions.setdefault((account, region, plan_id, key_id), {})
+            grants[today] = remaining - base
+
+
+def _with_account(key: Any) -> Any:
+    """A store key read from a snapshot; files written before accounts were kept (keys one
+    element shorter) held the default account's figures only."""
+    return key if str(key[0]).isdigit() else (DEFAULT_ACCOUNT_ID, *key)
 
 
 usage_store = UsageStore()
 """The process-wide usage store (moto's state is process-global too)."""
-
-
-# -- the API Gateway operations -------------------------------------------------------------
-
-
-def _bad_request(message: str) -> strict.ApiError:
-    return strict.ApiError(400, "BadRequestException", message)
-
-
-def _parse_date(name: str, raw: str | None) -> datetime.date:
-    if not raw:
-        raise _bad_request(f"Invalid {name}: a date of the form YYYY-MM-DD is required")
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        raise _bad_request(f"Invalid {name} '{raw}': expected YYYY-MM-DD") from None
-
-
-def _plan(region: str, plan_id: str) -> Any:
-    plan = strict.apigateway_backend(region).usage_plans.get(plan_id)
-    if plan is None:
-        raise strict.ApiError(404, "NotFoundException", "Invalid Usage Plan ID specified")
-    return plan
-
-
-def _plan_key_ids(region: str, plan_id: str) -> list[str]:
-    """Live API keys of the plan (moto keeps stale rows for deleted keys)."""
-    backend = strict.apigateway_backend(region)
-    return sorted(k for k in backend.usage_plan_keys.get(plan_id, {}) if k in backend.keys)
-
-
-def get_usage(region: str, plan_id: str, params: Mapping[str, str]) -> dict[str, Any]:
-    """GetUsage: daily ``[used, remaining]`` per API key of the plan, paged over keys.
-
-    Keys are ordered by id; ``limit`` (default 25, max 500, per the GetUsage reference) counts
-    keys, not days; ``position`` is the same opaque keyset token the other listings use.
-    ``keyId`` restricts the answer to that key (empty ``values`` if it is not in the plan).
-    """
-    plan = _plan(region, plan_id)
-    start = _parse_date("startDate", params.get("startDate"))
-    end = _parse_date("endDate", params.get("endDate"))
-    if end < start:
-        raise _bad_request("The endDate must not be before the startDate")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise _bad_request(f"The date range must not exceed {MAX_RANGE_DAYS} days")
-    limit = strict.parse_limit(params.get("limit"))
-    key_ids = _plan_key_ids(region, plan_id)
-    if params.get("keyId"):
-        key_ids = [k for k in key_ids if k == params["keyId"]]
-    position = params.get("position")
-    if position is not None:
-        after = strict.decode_position(position)
-        key_ids = [k for k in key_ids if k > after]
-    body: dict[str, Any] = {
-        "usagePlanId": plan_id,
-        "startDate": start.isoformat(),
-        "endDate": end.isoformat(),
-    }
-    if len(key_ids) > limit:
-        body["position"] = strict.encode_position(key_ids[limit - 1])
-    body["values"] = {
-        key_id: usage_store.daily_pairs(region, plan_id, key_id, plan.quota, start, end)
-        for key_id in key_ids[:limit]
-    }
-    return body
-
-
-def update_usage(
-    region: str,
-    plan_id: str,
-    key_id: str,
-    patch_operations: list[dict[str, Any]],
-    today: datetime.date | None = None,
-) -> dict[str, Any]:
-    """UpdateUsage: ``replace /remaining`` sets the key's remaining quota for the current
-    quota period (AWS CLI example; Developer Guide "Maintain a usage plan").
-
-    Answers the Usage shape for that key from the current period's first day to today.
-    """
-    plan = _plan(region, plan_id)
-    if key_id not in _plan_key_ids(region, plan_id):
-        raise strict.ApiError(404, "NotFoundException", "Invalid API Key identifier specified")
-    if not plan.quota or plan.quota.get("limit") is None:
-        raise _bad_request(f"Usage plan {plan_id} has no quota to extend")
-    if not patch_operations:
-        raise _bad_request("Invalid patch operations: at least one is required")
-    today = today or utc_today()
-    for op in patch_operations:
-        if op.get("op") != "replace" or op.get("path") != "/remaining":
-            raise _bad_request(
-                f"Invalid patch path '{op.get('path')}' for op '{op.get('op')}': "
-                "only 'replace' of '/remaining' is supported"
-            )
-        raw = str(op.get("value", ""))
-        try:
-            remaining = int(raw)
-        except ValueError:
-            raise _bad_request(f"Invalid remaining quota value '{raw}'") from None
-        if remaining < 0:
-            raise _bad_request(f"Invalid remaining quota value '{raw}'")
-        usage_store.set_remaining(region, plan_id, key_id, plan.quota, remaining, today)
-    start = period_start(today, str(plan.quota.get("period") or "DAY"))
-    return {
-        "usagePlanId": plan_id,
-        "startDate": start.isoformat(),
-        "endDate": today.isoformat(),
-        "values": {
-            key_id: usage_store.daily_pairs(region, plan_id, key_id, plan.quota, start, today)
-        },
-    }

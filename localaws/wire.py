@@ -18,6 +18,8 @@ from typing import Any
 import botocore.session
 from werkzeug.wrappers import Response
 
+from localaws.accounts import DEFAULT_ACCOUNT_ID, account_of
+
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/apigateway/aws4_request, ..."
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([^/]+)/([^/]+)/aws4_request")
 # smithy-rpc-v2-cbor puts the operation in the path rather than in a header.
@@ -26,6 +28,14 @@ _RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 APIGATEWAY = "apigateway"
 # CloudWatch signs as "monitoring".
 CLOUDWATCH = "monitoring"
+STS = "sts"
+# The XML namespace of each query-protocol service's documents (its botocore model's
+# ``xmlNamespace``); botocore ignores it, but it is what AWS sends.
+_QUERY_NAMESPACES = {
+    CLOUDWATCH: "http://monitoring.amazonaws.com/doc/2010-08-01/",
+    STS: "https://sts.amazonaws.com/doc/2011-06-15/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,8 @@ class AwsCall:
     region: str
     # "json", "query" or "rest-json": decides the error format we must answer with.
     protocol: str
+    # The account moto serves the call from (``localaws.accounts``).
+    account: str = DEFAULT_ACCOUNT_ID
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,7 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsCall | None:
         operation, protocol = _rpc_operation(environ, path, body)
     if operation is None:
         return None
-    return AwsCall(service, operation, region, protocol)
+    return AwsCall(service, operation, region, protocol, account_of(environ))
 
 
 def _rpc_operation(environ: dict[str, Any], path: str, body: bytes) -> tuple[str | None, str]:
@@ -137,8 +149,11 @@ def error_response(call: AwsCall | None, status: int, code: str, message: str) -
     protocol = call.protocol if call else "rest-json"
     fault_type = "Sender" if status < 500 else "Receiver"
     if protocol == "query":
+        namespace = _QUERY_NAMESPACES.get(
+            call.service if call else "", _QUERY_NAMESPACES[CLOUDWATCH]
+        )
         body = (
-            '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
+            f'<ErrorResponse xmlns="{namespace}">'
             f"<Error><Type>{fault_type}</Type><Code>{_xml(code)}</Code>"
             f"<Message>{_xml(message)}</Message></Error>"
             "<RequestId>localaws</RequestId></ErrorResponse>"

@@ -254,7 +254,7 @@ class Gateway:
             if plan is not None and key_id is not None:
                 quota = plan.quota or {}
                 if not usage_store.use_one_if_left(
-                    located.region, str(plan.id), key_id, quota, self.today()
+                    located.account_id, located.region, str(plan.id), key_id, quota, self.today()
                 ):
                     return QUOTA_EXCEEDED
             self.buckets.take(levels)

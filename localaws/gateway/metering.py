@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 
 from localaws import metrics
 
@@ -128,8 +127,7 @@ class Metering:
             for (account_id, region), datums in by_backend.items():
                 cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, datums)
         for account_id, region in by_backend:
-            if account_id == DEFAULT_ACCOUNT_ID:
-                metrics.refresh(region)  # index them now, as after PutMetricData
+            metrics.refresh(account_id, region)  # index them now, as after PutMetricData
         self._on_publish()
         return sum(len(datums) for datums in by_backend.values())
 

@@ -64,4 +64,7 @@ def test_requests_are_stored_as_per_minute_statistic_sets(
     stored = cloudwatch_backends[DEFAULT_ACCOUNT_ID][REGION].metric_data
     counts = [d for d in stored if d.name == "Count"]
     assert 1 <= len(counts) <= 2  # one set per minute (two if the minute turned meanwhile)
-    assert len(stored) < 100  # 200 requests, latencies rounded to 2 significant digits
+    # One datapoint per metric per request would be 1,000. Count, 4XXError and 5XXError are one
+    # set a minute; the two latencies one set per distinct value rounded to 2 significant
+    # digits, which a loaded machine spreads wider (109 seen), so the bound is generous.
+    assert len(stored) < 300

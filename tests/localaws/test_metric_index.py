@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 
 from localaws import metric_index, percentiles
@@ -209,7 +210,9 @@ def test_values_and_counts_are_indexed_compactly(cloudwatch: Any) -> None:
     assert results["p61"]["Values"] == [2.0]  # rank 6001
     assert results["top"]["Values"] == [2.0]  # rank 9999
     assert results["max"]["Values"] == [3.0]
-    series = metric_index._indexes[REGION].get((NS, "Latency", metric_index.dimensions_key(DIMS)))
+    series = metric_index._indexes[(DEFAULT_ACCOUNT_ID, REGION)].get(
+        (NS, "Latency", metric_index.dimensions_key(DIMS))
+    )
     assert series is not None
     assert [(e.value, e.count) for e in series.entries] == [(1.0, 6000), (2.0, 3999), (3.0, 1)]
 
