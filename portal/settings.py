@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.customers",
     "portal.audit",
+    "portal.connections",
     "portal.console",
     "portal.reconcile",
     "portal.usage",
@@ -265,6 +266,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # boto3 reads AWS_REGION / AWS_DEFAULT_REGION, credentials and AWS_ENDPOINT_URL itself; we only
 # need a region default so the dashboard starts without one configured.
 AWS_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+# The first AWS connection (portal.connections), made on first use: the regions it covers
+# (comma-separated, default AWS_REGION) and, optionally, a role it assumes from the chain.
+TOLLGATE_AWS_REGIONS = [
+    region.strip()
+    for region in os.environ.get("TOLLGATE_AWS_REGIONS", AWS_REGION).split(",")
+    if region.strip()
+] or [AWS_REGION]
+TOLLGATE_AWS_ROLE_ARN = os.environ.get("TOLLGATE_AWS_ROLE_ARN", "")
+TOLLGATE_AWS_EXTERNAL_ID = os.environ.get("TOLLGATE_AWS_EXTERNAL_ID", "")
 
 # --- Security (python manage.py check --deploy is clean when DEBUG is off) ---
 SESSION_COOKIE_HTTPONLY = True

@@ -86,6 +86,14 @@ def test_secrets_inside_longer_text_and_other_characters_are_found() -> None:
     assert kinds == ["API key secret", RECOVERY_CODE, PASSWORD]
 
 
+def test_a_recovery_code_inside_a_digest_is_chance_not_a_leak() -> None:
+    registry = SecretRegistry()
+    registry.add("50621234", RECOVERY_CODE)
+    signature = "Signature=9f3ab50621234c0de7" + "0" * 50
+
+    assert list(find_leaks([Captured("botocore.auth", "DEBUG", signature)], registry)) == []
+
+
 def test_short_values_are_not_recorded() -> None:
     registry = SecretRegistry()
     registry.add("abc123", PASSWORD)

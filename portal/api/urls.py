@@ -18,6 +18,7 @@ from plans.api import approvals as tier_requests
 from plans.api import views as plans
 from portal.api import tokens, views
 from portal.api.schema import API_DESCRIPTION
+from portal.connections import api as connections
 from portal.mfa import api as mfa
 from portal.reconcile import api as reconcile
 from portal.rest.errors import not_found
@@ -27,6 +28,7 @@ from portal.usage import api as usage
 
 router = SimpleRouter(trailing_slash=False)
 router.register("stages", plans.StageViewSet, basename="stage")
+router.register("aws-connections", connections.AwsConnectionViewSet, basename="aws-connection")
 router.register("tiers", plans.TierViewSet, basename="tier")
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("memberships", teams.MembershipViewSet, basename="membership")

@@ -59,6 +59,22 @@ def _client(service: str, region: str | None = None, config: Config = _CONFIG) -
     return clients[name]
 
 
+# The clients of AWS connections (portal/aws/connections.py) take the same settings and hook.
+API_GATEWAY_CONFIG = _CONFIG
+CLOUDWATCH_CONFIG = _CLOUDWATCH_CONFIG
+count_against_limiter = _limit_rate
+
+
+def thread_cache(name: str) -> dict[Any, Any]:
+    """A dict kept per thread (a client is thread-safe, a session is not), which
+    reset_clients() empties."""
+    cache: dict[Any, Any] | None = getattr(_local, name, None)
+    if cache is None:
+        cache = {}
+        setattr(_local, name, cache)
+    return cache
+
+
 def apigateway() -> APIGatewayClient:
     client: APIGatewayClient = _client("apigateway")
     return client
@@ -73,3 +89,4 @@ def cloudwatch(region: str | None = None) -> CloudWatchClient:
 def reset_clients() -> None:
     """Forget cached clients (tests point AWS_ENDPOINT_URL at a fresh local server)."""
     _local.clients = {}
+    _local.connection_clients = {}

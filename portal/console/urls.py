@@ -5,6 +5,7 @@ from django.urls import path
 from keys import views_console as key_views
 from plans import views as plan_views
 from plans import views_approvals as approval_views
+from portal.connections import views as connection_views
 from portal.console import views
 from portal.reconcile import views as reconcile_views
 from portal.usage import customer_views as usage_views
@@ -19,6 +20,28 @@ urlpatterns = [
         "stages/<int:stage_id>/availability/",
         plan_views.stage_availability,
         name="stage-availability",
+    ),
+    path("connections/", connection_views.connection_list, name="connections"),
+    path("connections/new/", connection_views.connection_create_page, name="connection-create"),
+    path(
+        "connections/<int:connection_id>/",
+        connection_views.connection_detail,
+        name="connection",
+    ),
+    path(
+        "connections/<int:connection_id>/edit/",
+        connection_views.connection_edit,
+        name="connection-edit",
+    ),
+    path(
+        "connections/<int:connection_id>/check/",
+        connection_views.connection_check_page,
+        name="connection-check",
+    ),
+    path(
+        "connections/<int:connection_id>/delete/",
+        connection_views.connection_delete_page,
+        name="connection-delete",
     ),
     path("tiers/", plan_views.tier_list, name="tiers"),
     path("tiers/new/", plan_views.tier_create, name="tier-create"),

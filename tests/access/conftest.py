@@ -197,8 +197,22 @@ def world(
         user=alice, name="laptop", scope="read", expires_at=timezone.now() + timedelta(days=30)
     ).token
 
+    # The default AWS connection (made from the settings) and a second one, which may go.
+    from portal.connections.services import connection_create, connection_default
+
+    default_connection = connection_default()
+    partner_connection = connection_create(
+        actor=admin,
+        name="Partner",
+        role_arn="arn:aws:iam::222222222222:role/TollgateAccess",
+        external_id="tollgate-demo",
+        regions=["eu-west-1"],
+    )
+
     subscription_model = model("plans.Subscription")
     return {
+        "aws_connection": str(default_connection.pk),
+        "partner_connection": str(partner_connection.pk),
         "stage": str(stage.pk),
         "stage_offline": str(offline.pk),
         "tier": str(tiers["Premium"].pk),

@@ -128,6 +128,12 @@ class Row:
 
 # --- valid bodies ------------------------------------------------------------------------------
 
+CONNECTION_FORM = {
+    "name": "Europe",
+    "role_arn": "arn:aws:iam::222222222222:role/TollgateAccess",
+    "external_id": "tollgate-demo",
+    "regions": "eu-west-1",
+}
 TIER_FORM = {
     "name": "Gold",
     "description": "For big customers",
@@ -642,6 +648,53 @@ MATRIX: list[Row] = [
         audit=("stage.offered",),
         sync=True,
     ),
+    # --- AWS connections: staff read, admins change; a change or "Check now" sends the check
+    Row("console:connections", "GET", CONSOLE_READ),
+    Row("console:connection-create", "GET", CONSOLE_FORM),
+    Row(
+        "console:connection-create",
+        "POST",
+        console_write(ok(302, "/console/connections/")),
+        data=CONNECTION_FORM,
+        audit=("aws_connection.created",),
+        sync=True,
+    ),
+    Row("console:connection", "GET", CONSOLE_READ, kwargs={"connection_id": "{aws_connection}"}),
+    Row(
+        "console:connection-edit", "GET", CONSOLE_FORM, kwargs={"connection_id": "{aws_connection}"}
+    ),
+    Row(
+        "console:connection-edit",
+        "POST",
+        console_write(ok(302, "/console/connections/{aws_connection}/")),
+        kwargs={"connection_id": "{aws_connection}"},
+        data={"name": "Default", "regions": "us-east-1, eu-west-1", "make_default": "on"},
+        audit=("aws_connection.updated",),
+        sync=True,
+    ),
+    Row(
+        "console:connection-check",
+        "POST",
+        console_write(ok(302, "/console/connections/{aws_connection}/")),
+        kwargs={"connection_id": "{aws_connection}"},
+        audit=("aws_connection.check_requested",),
+        sync=True,
+    ),
+    Row(
+        "console:connection-delete",
+        "POST",
+        console_write(ok(302, "/console/connections/")),
+        kwargs={"connection_id": "{partner_connection}"},
+        audit=("aws_connection.deleted",),
+    ),
+    # The default connection stays: the admin is sent back to it with the reason.
+    Row(
+        "console:connection-delete",
+        "POST",
+        console_write(no(302, "/console/connections/{aws_connection}/")),
+        kwargs={"connection_id": "{aws_connection}"},
+        variant="the default",
+    ),
     Row("console:tiers", "GET", CONSOLE_READ),
     Row("console:tier-create", "GET", CONSOLE_FORM),
     Row(
@@ -1031,6 +1084,47 @@ MATRIX: list[Row] = [
         kwargs={"aws_id": "{foreign_plan}"},
         data={"new_customer": "Initech", "tier_name": "Legacy"},
         audit=("customer.created", "subscription.started", "tier.adopted"),
+        sync=True,
+    ),
+    Row("v1:aws-connection-list", "GET", STAFF_API),
+    Row(
+        "v1:aws-connection-list",
+        "POST",
+        admin_api(ok(201)),
+        data={"name": "Europe", "regions": ["eu-west-1"]},
+        audit=("aws_connection.created",),
+        sync=True,
+    ),
+    Row("v1:aws-connection-detail", "GET", STAFF_API, kwargs={"pk": "{aws_connection}"}),
+    Row(
+        "v1:aws-connection-detail",
+        "PATCH",
+        admin_api(ok(200)),
+        kwargs={"pk": "{partner_connection}"},
+        data={"regions": ["eu-west-1", "us-east-1"]},
+        audit=("aws_connection.updated",),
+        sync=True,
+    ),
+    Row(
+        "v1:aws-connection-detail",
+        "DELETE",
+        admin_api(ok(204)),
+        kwargs={"pk": "{partner_connection}"},
+        audit=("aws_connection.deleted",),
+    ),
+    Row(
+        "v1:aws-connection-detail",
+        "DELETE",
+        admin_api(no(409)),
+        kwargs={"pk": "{aws_connection}"},
+        variant="the default",
+    ),
+    Row(
+        "v1:aws-connection-check",
+        "POST",
+        admin_api(ok(202)),
+        kwargs={"pk": "{aws_connection}"},
+        audit=("aws_connection.check_requested",),
         sync=True,
     ),
     Row("v1:stage-list", "GET", STAFF_API),

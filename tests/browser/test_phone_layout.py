@@ -28,6 +28,7 @@ from keys.services import key_create
 from plans.models import ApiStage, Plan
 from portal.accounts.models import User
 from portal.catalog.models import ApiDocument
+from portal.connections.models import AwsConnection
 from portal.customers.models import Customer
 from portal.usage.models import UsageDay
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, shot, sign_in
@@ -257,6 +258,40 @@ def test_customer_pages_fit_a_phone_and_keep_the_csp(
     desktop.assert_clean()
 
 
+def partner_connection_checked() -> AwsConnection:
+    """A connection through a role, checked, with one permission missing in one region."""
+    return AwsConnection.objects.create(
+        name="Partner account in Europe",
+        role_arn="arn:aws:iam::222222222222:role/TollgateAccessWithALongerNameThanMost",
+        external_id="tollgate-demo",
+        regions=["eu-west-1", "ap-southeast-2"],
+        account_id="222222222222",
+        identity_arn="arn:aws:sts::222222222222:assumed-role/TollgateAccessWithALongerNameThanMost/tollgate",
+        check_status="missing",
+        checked_at=timezone.now(),
+        check_report={
+            "problem": "",
+            "regions": {
+                "eu-west-1": [
+                    {
+                        "operation": "GetUsagePlans",
+                        "ok": False,
+                        "words": "missing apigateway:GET on /usageplans in eu-west-1 "
+                        "(needed to keep tiers in step with their usage plans)",
+                    }
+                ],
+                "ap-southeast-2": [
+                    {
+                        "operation": "GetAccount",
+                        "ok": True,
+                        "words": "apigateway:GET on /account in ap-southeast-2: allowed",
+                    }
+                ],
+            },
+        },
+    )
+
+
 def test_console_pages_fit_a_phone_and_keep_the_csp(
     acme_with_usage: dict[str, Any], admin: User, local_aws: Any, tour: Any
 ) -> None:
@@ -266,6 +301,10 @@ def test_console_pages_fit_a_phone_and_keep_the_csp(
     sign_in(phone.page, "admin@tollgate.test")
     phone.visit("console-overview", "/console/")
     phone.visit("console-stages", "/console/stages/")
+    connection = partner_connection_checked()
+    phone.visit("console-connections", "/console/connections/")
+    phone.visit("console-connection", f"/console/connections/{connection.pk}/")
+    phone.visit("console-connection-form", f"/console/connections/{connection.pk}/edit/")
     phone.visit("console-tiers", "/console/tiers/")
     phone.visit("console-tier-form", f"/console/tiers/{tier.pk}/edit/")
     phone.visit("console-tier-new", "/console/tiers/new/")

@@ -31,6 +31,8 @@ from keys.services import key_create
 from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus, TierRequest
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.connections.models import AwsConnection
+from portal.connections.services import connection_default
 from portal.customers.models import Customer, Invitation, Membership, MembershipRole
 from portal.sync import SyncStatus
 from portal.usage import metrics as usage_metrics
@@ -49,6 +51,10 @@ PAGES: list[tuple[str, str, str]] = [
     ("catalog:reference", "/apis/{stage}/", "alice"),
     ("console:overview", "/console/", "admin"),
     ("console:stages", "/console/stages/", "admin"),
+    ("console:connections", "/console/connections/", "ops"),
+    ("console:connection", "/console/connections/{connection}/", "ops"),
+    ("console:connection-create", "/console/connections/new/", "admin"),
+    ("console:connection-edit", "/console/connections/{connection}/edit/", "admin"),
     ("console:tiers", "/console/tiers/", "admin"),
     ("console:tier-create", "/console/tiers/new/", "admin"),
     ("console:tier-edit", "/console/tiers/{tier}/edit/", "admin"),
@@ -87,6 +93,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("v1:sync-status", "/api/v1/sync/status", "admin"),
     ("v1:sync-drift", "/api/v1/sync/drift", "admin"),
     ("v1:stage-list", "/api/v1/stages", "admin"),
+    ("v1:aws-connection-list", "/api/v1/aws-connections", "ops"),
+    ("v1:aws-connection-detail", "/api/v1/aws-connections/{connection}", "ops"),
     ("v1:tier-list", "/api/v1/tiers", "admin"),
     ("v1:tier-list (customer)", "/api/v1/tiers", "alice"),
     ("v1:customer-list", "/api/v1/customers", "admin"),
@@ -126,6 +134,30 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
     import, and three audit events per owner (the last owner's about Acme, so alice's audit log
     grows too)."""
     free = tiers["Free"]
+    AwsConnection.objects.bulk_create(  # and as many AWS connections, checked
+        [
+            AwsConnection(
+                name=f"Account {tag} {n:03d}",
+                role_arn=f"arn:aws:iam::{n:012d}:role/TollgateAccess",
+                regions=["us-east-1", "eu-west-1"],
+                account_id=f"{n:012d}",
+                check_status="missing",
+                check_report={
+                    "regions": {
+                        "us-east-1": [
+                            {
+                                "operation": "GetApiKeys",
+                                "ok": False,
+                                "words": "missing apigateway:GET on /apikeys in us-east-1",
+                            }
+                        ]
+                    }
+                },
+                checked_at=timezone.now(),
+            )
+            for n in range(size)
+        ]
+    )
     users = User.objects.bulk_create(
         [User(email=f"owner-{tag}-{n}@bulk.test") for n in range(size)]
     )
@@ -329,6 +361,7 @@ def test_queries_per_page_do_not_grow_with_data(
         "import": KeyImport.objects.get().pk,
         "key": key.public_id,
         "key_pk": key.pk,
+        "connection": connection_default().pk,
     }
     grow(2, tiers, "a")
     small = measure(clients, values)

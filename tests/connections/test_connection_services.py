@@ -1,0 +1,121 @@
+"""Adding, changing and deleting AWS connections: what the services accept, refuse and record."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from portal.accounts.models import User
+from portal.audit.models import AuditEvent
+from portal.connections.models import AwsConnection, CheckStatus
+from portal.connections.services import (
+    connection_create,
+    connection_default,
+    connection_delete,
+    connection_update,
+)
+from portal.errors import NotReady
+
+ROLE = "arn:aws:iam::222222222222:role/TollgateAccess"
+
+pytestmark = pytest.mark.django_db
+
+
+def errors_of(excinfo: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
+    return excinfo.value.message_dict
+
+
+def test_it_makes_the_first_connection_from_the_settings(settings: object) -> None:
+    settings.TOLLGATE_AWS_REGIONS = ["us-east-1", "eu-west-1"]  # type: ignore[attr-defined]
+    first = connection_default()
+    assert (first.name, first.role_arn, first.regions, first.is_default) == (
+        "Default",
+        "",
+        ["us-east-1", "eu-west-1"],
+        True,
+    )
+    assert connection_default() == first
+    assert AwsConnection.objects.count() == 1
+
+
+def test_it_adds_a_connection_with_a_role_and_schedules_its_check(
+    admin: User,
+    sent_tasks: list[tuple[str, tuple[object, ...]]],
+    django_capture_on_commit_callbacks: object,
+) -> None:
+    connection_default()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        connection = connection_create(
+            actor=admin,
+            name="Partner",
+            role_arn=ROLE,
+            external_id="tollgate-demo",
+            regions=["eu-west-1", " us-east-1 ", "eu-west-1"],
+        )
+    connection.refresh_from_db()
+    assert connection.regions == ["eu-west-1", "us-east-1"]
+    assert connection.is_default is False
+    assert connection.check_status == CheckStatus.CHECKING
+    assert sent_tasks == [("portal.connections.tasks.check_connection", (connection.pk, admin.pk))]
+    event = AuditEvent.objects.get(action="aws_connection.created")
+    assert event.actor == admin and (event.after or {})["role_arn"] == ROLE
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs", "message"),
+    [
+        ("role_arn", {"role_arn": "arn:aws:iam::12:user/bob"}, "Enter an IAM role ARN"),
+        ("regions", {"regions": ["mars-north-1"]}, "API Gateway has no region mars-north-1"),
+        ("regions", {"regions": []}, "Name at least one region"),
+        ("external_id", {"external_id": "x"}, "An external id goes with a role"),
+        (
+            "external_id",
+            {"role_arn": ROLE, "external_id": "not valid!"},
+            "An external id is 2 to 1224",
+        ),
+        ("name", {"name": "  "}, "Give the connection a name."),
+    ],
+)
+def test_it_refuses_what_aws_would_not_take(
+    admin: User, field: str, kwargs: dict[str, object], message: str
+) -> None:
+    arguments: dict[str, object] = {"name": "Partner", "regions": ["us-east-1"], **kwargs}
+    with pytest.raises(ValidationError) as excinfo:
+        connection_create(actor=admin, **arguments)  # type: ignore[arg-type]
+    assert message in " ".join(errors_of(excinfo)[field])
+    assert not AwsConnection.objects.filter(name="Partner").exists()
+
+
+def test_it_refuses_a_second_connection_of_the_same_name(admin: User) -> None:
+    connection_default()
+    with pytest.raises(ValidationError) as excinfo:
+        connection_create(actor=admin, name="default", regions=["us-east-1"])
+    assert errors_of(excinfo)["name"] == ["There is already a connection named “default”."]
+
+
+def test_it_stores_no_secret() -> None:
+    names = {f.name for f in AwsConnection._meta.get_fields()}
+    assert not [n for n in names if "secret" in n or "access_key" in n or "token" in n]
+
+
+def test_it_moves_the_default_and_then_deletes_the_old_one(admin: User) -> None:
+    first = connection_default()
+    other = connection_create(actor=admin, name="Partner", role_arn=ROLE, regions=["eu-west-1"])
+    with pytest.raises(NotReady, match="is the default connection"):
+        connection_delete(actor=admin, connection=first)
+    connection_update(
+        actor=admin,
+        connection=other,
+        name="Partner",
+        role_arn=ROLE,
+        external_id="tollgate-demo",
+        regions=["eu-west-1"],
+        make_default=True,
+    )
+    assert list(AwsConnection.objects.filter(is_default=True)) == [other]
+    first.refresh_from_db()
+    connection_delete(actor=admin, connection=first)
+    assert list(AwsConnection.objects.all()) == [other]
+    updated = AuditEvent.objects.get(action="aws_connection.updated")
+    assert updated.after == {"external_id": "tollgate-demo", "is_default": True}
+    assert AuditEvent.objects.filter(action="aws_connection.deleted").count() == 1
