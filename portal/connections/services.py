@@ -72,13 +72,14 @@ def _checking(connection: AwsConnection, actor: Any) -> None:
 
 def connection_default() -> AwsConnection:
     """The default connection; the first one is made from the settings (TOLLGATE_AWS_REGIONS,
-    TOLLGATE_AWS_ROLE_ARN, TOLLGATE_AWS_EXTERNAL_ID) the first time anyone asks."""
+    TOLLGATE_AWS_ROLE_ARN, TOLLGATE_AWS_EXTERNAL_ID) the first time anyone asks, and checked
+    straight away so its page shows the account instead of "not checked yet"."""
     found = AwsConnection.objects.filter(is_default=True).first()
     if found is not None:
         return found
     try:
         with transaction.atomic():
-            return AwsConnection.objects.create(
+            connection = AwsConnection(
                 name=DEFAULT_NAME
                 if not AwsConnection.objects.filter(name=DEFAULT_NAME).exists()
                 else f"{DEFAULT_NAME} ({settings.AWS_REGION})",
@@ -87,6 +88,9 @@ def connection_default() -> AwsConnection:
                 regions=list(settings.TOLLGATE_AWS_REGIONS),
                 is_default=True,
             )
+            _checking(connection, None)
+            connection.save()
+            return connection
     except IntegrityError:  # another request made it first
         return AwsConnection.objects.get(is_default=True)
 
