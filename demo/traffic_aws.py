@@ -3,9 +3,8 @@
 `AwsKeys` reads the local AWS as a customer's clients would know it: each key's value
 (GetApiKeys with includeValues; the demo is local only, so it may), its usage plan's throttle,
 quota and stages (GetUsagePlans, GetUsagePlanKeys), the quota left today (GetUsage) and the
-public address of each stage: its custom domain when it has one (GetDomainNames and
-GetBasePathMappings, as sellers publish their APIs), else the path-style invoke address on the
-local AWS endpoint.
+public address of each stage: the custom-domain URL Tollgate shows customers
+(`published_addresses`), else the path-style invoke address on the local AWS endpoint.
 
 `HttpSender` sends one request with plain `http.client`, one kept-alive connection per worker
 thread, always to the local AWS endpoint's host and port: a custom domain name such as
@@ -25,6 +24,8 @@ import boto3
 from botocore.config import Config
 
 from demo.traffic_plan import Address, Call, LiveKey, period_left
+from plans.calls import stage_url
+from plans.models import ApiStage
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
@@ -35,6 +36,17 @@ USER_AGENT = "tollgate-demo-traffic/1"
 def _host_port(endpoint_url: str) -> tuple[str, int]:
     parts = urllib.parse.urlsplit(endpoint_url)
     return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def published_addresses() -> dict[tuple[str, str], Address]:
+    """(API id, stage) -> the custom-domain address Tollgate shows customers for the stage
+    (plans.calls.stage_url, from what stage discovery read), for stages that have one: the
+    traffic goes where the key page's curl line points."""
+    mapped: dict[tuple[str, str], Address] = {}
+    for stage in ApiStage.objects.exclude(custom_domain=""):
+        url = urllib.parse.urlsplit(stage_url(stage))
+        mapped[(stage.rest_api_id, stage.stage_name)] = Address(url.netloc, url.path.rstrip("/"))
+    return mapped
 
 
 class AwsKeys:
@@ -59,18 +71,6 @@ class AwsKeys:
             found += page.get(field, [])
         return found
 
-    def addresses(self) -> dict[tuple[str, str], Address]:
-        """(API id, stage) -> its address through a custom domain, for mapped stages."""
-        mapped: dict[tuple[str, str], Address] = {}
-        for domain in self._pages("get_domain_names"):
-            name = domain["domainName"]
-            for mapping in self._pages("get_base_path_mappings", domainName=name):
-                base = mapping.get("basePath", "")
-                prefix = "" if base in ("", "(none)") else "/" + base.strip("/")
-                where = (mapping["restApiId"], mapping.get("stage", ""))
-                mapped.setdefault(where, Address(host=f"{name}:{self.port}", prefix=prefix))
-        return mapped
-
     def resource_paths(self, api_id: str) -> frozenset[str]:
         return frozenset(r["path"] for r in self._pages("get_resources", restApiId=api_id))
 
@@ -80,7 +80,7 @@ class AwsKeys:
             for key in self._pages("get_api_keys", includeValues=True)
             if "value" in key
         }
-        mapped = self.addresses()
+        mapped = published_addresses()
         paths: dict[str, frozenset[str]] = {}
         now = datetime.datetime.now(datetime.UTC)
         today = now.date().isoformat()

@@ -41,7 +41,7 @@ from portal.access import require_key_manager
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
 from portal.errors import NotReady, Refused, TransientSyncError
-from portal.sync import bump_desired_version, object_lock, schedule_sync, send_task
+from portal.sync import bump_desired_version, enqueue_on_commit, object_lock, schedule_sync
 
 logger = logging.getLogger(__name__)
 
@@ -325,8 +325,8 @@ def after_key_sync(key_id: int) -> None:
     if key is None:
         return
     if key.rotated_from_id is not None and "done" not in key.rotation_state:
-        send_task(ADVANCE_TASK, key.pk)
+        enqueue_on_commit(ADVANCE_TASK, key.pk)
     elif key.revoked_reason == RevokeReason.ROTATED:
         successor = successor_of(key)
         if successor is not None and "done" not in successor.rotation_state:
-            send_task(ADVANCE_TASK, successor.pk)
+            enqueue_on_commit(ADVANCE_TASK, successor.pk)

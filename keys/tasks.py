@@ -9,9 +9,9 @@ from keys.models import ApiKey
 from portal.errors import TransientSyncError
 from portal.sync import (
     MAX_TRANSIENT_RETRIES,
+    enqueue_on_commit,
     retry_later,
     run_sync_task,
-    send_task,
     task_attempt,
 )
 
@@ -58,5 +58,5 @@ def retire_rotated_keys() -> dict[str, int]:
     retired = rotation.retire_rotated_keys()
     pending = rotation.unfinished_rotations()
     for key_id in pending:
-        send_task(rotation.ADVANCE_TASK, key_id)
+        enqueue_on_commit(rotation.ADVANCE_TASK, key_id)
     return {"retired": retired, "advanced": len(pending)}

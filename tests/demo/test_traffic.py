@@ -333,7 +333,7 @@ def test_quota_periods_start_again_as_the_local_aws_counts_them() -> None:
 
 @pytest.mark.integration
 def test_the_loop_sends_real_requests_that_the_local_gateway_meters(
-    local_aws: LocalAwsServer, apigw: Any, demo_api: tuple[str, str]
+    db: None, local_aws: LocalAwsServer, apigw: Any, demo_api: tuple[str, str]
 ) -> None:
     api_id, stage = demo_api
     plan = apigw.create_usage_plan(
@@ -369,7 +369,7 @@ def test_the_demo_procfile_runs_the_traffic_restarted_alone_when_it_crashes() ->
 
 @pytest.mark.integration
 def test_the_command_sends_until_its_time_is_up(
-    local_aws: LocalAwsServer, apigw: Any, demo_api: tuple[str, str]
+    db: None, local_aws: LocalAwsServer, apigw: Any, demo_api: tuple[str, str]
 ) -> None:
     api_id, stage = demo_api
     plan = apigw.create_usage_plan(name="Premium", apiStages=[{"apiId": api_id, "stage": stage}])
