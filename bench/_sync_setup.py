@@ -86,7 +86,6 @@ def world() -> Iterator[tuple[LocalAwsControl, Callable[[], int]]]:
             queue.append((by_name[name][0], args[0], by_name[name][1]))
 
     sync_engine.send_task = send_by_name
-    rotation.send_task = send_by_name
 
     def drain() -> int:
         n = 0

@@ -88,8 +88,9 @@ def connection_default() -> AwsConnection:
                 regions=list(settings.TOLLGATE_AWS_REGIONS),
                 is_default=True,
             )
-            _checking(connection, None)
             connection.save()
+            _checking(connection, None)
+            connection.save(update_fields=["check_status"])
             return connection
     except IntegrityError:  # another request made it first
         return AwsConnection.objects.get(is_default=True)

@@ -38,6 +38,18 @@ def test_it_makes_the_first_connection_from_the_settings(settings: object) -> No
     assert AwsConnection.objects.count() == 1
 
 
+def test_the_first_connection_schedules_its_own_check(
+    sent_tasks: list[tuple[str, tuple[object, ...]]],
+    django_capture_on_commit_callbacks: object,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        first = connection_default()
+
+    assert first.pk is not None
+    assert AwsConnection.objects.get(pk=first.pk).check_status == CheckStatus.CHECKING
+    assert sent_tasks == [("portal.connections.tasks.check_connection", (first.pk, None))]
+
+
 def test_it_adds_a_connection_with_a_role_and_schedules_its_check(
     admin: User,
     sent_tasks: list[tuple[str, tuple[object, ...]]],
