@@ -9,6 +9,7 @@ security_iam_service-with-iam.html
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -48,6 +49,16 @@ class Read:
     call: Callable[[ConnectionClients], object]
 
 
+# One datapoint query, the smallest read of what Tollgate charts.
+_ONE_METRIC: Any = {
+    "Id": "count",
+    "MetricStat": {
+        "Metric": {"Namespace": "AWS/ApiGateway", "MetricName": "Count"},
+        "Period": 300,
+        "Stat": "Sum",
+    },
+}
+
 READS: tuple[Read, ...] = (
     Read(
         "GetRestApis",
@@ -80,10 +91,16 @@ READS: tuple[Read, ...] = (
         lambda c: c.apigateway.get_account(),
     ),
     Read(
-        "ListMetrics",
-        "cloudwatch:ListMetrics",
+        # What the ops page calls (portal.aws.metrics); ListMetrics would test a permission
+        # Tollgate never uses.
+        "GetMetricData",
+        "cloudwatch:GetMetricData",
         "to show API Gateway's metrics",
-        lambda c: c.cloudwatch.list_metrics(Namespace="AWS/ApiGateway"),
+        lambda c: c.cloudwatch.get_metric_data(
+            MetricDataQueries=[_ONE_METRIC],
+            StartTime=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5),
+            EndTime=datetime.datetime.now(datetime.UTC),
+        ),
     ),
 )
 

@@ -25,7 +25,7 @@ READS = [
     "GetApiKeys",
     "GetDomainNames",
     "GetAccount",
-    "ListMetrics",
+    "GetMetricData",
 ]
 
 pytestmark = pytest.mark.django_db
