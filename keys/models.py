@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
+from portal.connections.models import AwsCopy
 from portal.sync import SyncState
 
 IDLE_AFTER_DAYS = 90  # a key with no traffic for this long is "idle" (keys.idle)
@@ -63,7 +64,13 @@ class ApiKey(SyncState):
     display_prefix = models.CharField(max_length=8, blank=True)
     secret_sha256 = models.CharField(max_length=64, blank=True, db_index=True)  # leak reports
     secret_revealed_at = models.DateTimeField(null=True, blank=True)
-    aws_id = models.CharField("API key id", max_length=32, blank=True)
+    aws_id = models.CharField(
+        "API key id",
+        max_length=32,
+        blank=True,
+        help_text="The key in its first account and region (`copies` holds one per account "
+        "and region its tier covers, all with the same value); kept by the sync.",
+    )
     imported_aws_name = models.CharField(
         max_length=1024,
         blank=True,
@@ -148,6 +155,24 @@ class ApiKey(SyncState):
         if self.is_expired:
             return "expired"
         return "enabled" if self.enabled else "disabled"
+
+
+class KeyCopy(AwsCopy):
+    """The key in one account and region its tier covers: the same value in every copy."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="copies")
+
+    class Meta:
+        ordering = ["key_id", "connection_id", "region"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "connection", "region"], name="one_key_copy_per_location"
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "region", "aws_id"], name="keycopy_aws_id")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} in {self.region}"
 
 
 # --- bulk onboarding (keys/imports/) ------------------------------------------------------------

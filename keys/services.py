@@ -17,6 +17,7 @@ from django.utils import timezone
 from keys.expiry import clean_expires_at
 from keys.models import ApiKey, DisableReason
 from keys.selectors import SecretState, reveal_window_hours, secret_state
+from plans.models import Plan, Subscription
 from portal.access import is_staff, require_key_manager
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
@@ -272,6 +273,20 @@ def keys_take_over(
 def keys_resync_for_customer(customer: Customer) -> int:
     """After a tier switch every live key must move to the new usage plan."""
     key_ids = list(ApiKey.objects.live().filter(customer=customer).values_list("pk", flat=True))
+    bump_desired_versions(ApiKey.objects.filter(pk__in=key_ids))
+    schedule_syncs(ApiKey, key_ids)
+    return len(key_ids)
+
+
+def keys_resync_for_tier(plan: Plan) -> int:
+    """The tier's usage plans moved to other accounts or regions: its customers' live keys
+    follow (a copy made where the tier now is, removed where it no longer is). Not a person's
+    change, so no audit event: the tier's own change was audited."""
+    key_ids = list(
+        ApiKey.objects.live()
+        .filter(customer__subscriptions__in=Subscription.objects.active().filter(plan=plan))
+        .values_list("pk", flat=True)
+    )
     bump_desired_versions(ApiKey.objects.filter(pk__in=key_ids))
     schedule_syncs(ApiKey, key_ids)
     return len(key_ids)

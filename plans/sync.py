@@ -1,18 +1,25 @@
-"""Converge one tier onto its API Gateway usage plan."""
+"""Converge one tier onto its API Gateway usage plans: one per account and region it covers."""
 
 from __future__ import annotations
 
-from plans.models import Plan
+from plans.locations import TierLocation, tier_locations
+from plans.models import ApiStage, Plan, PlanCopy
+from plans.signals import tier_places_changed
 from portal.aws import apigateway as aws
+from portal.aws.location import Location
+from portal.connections.copies import converge_copies
+from portal.connections.locations import home_location
 
 
-def usage_plan_spec(plan: Plan) -> aws.UsagePlanSpec:
-    stage_ids = {s.pk for s in plan.stages.all()}
+def usage_plan_spec(plan: Plan, stages: tuple[ApiStage, ...] | None = None) -> aws.UsagePlanSpec:
+    """The usage plan of `plan` holding `stages` (default: all of its stages)."""
+    chosen = tuple(plan.stages.all()) if stages is None else stages
+    stage_ids = {s.pk for s in chosen}
     return aws.UsagePlanSpec(
         owner_id=f"plan:{plan.pk}",
         name=plan.name,
         description=plan.description,
-        stages=frozenset(aws.StageRef(s.rest_api_id, s.stage_name) for s in plan.stages.all()),
+        stages=frozenset(aws.StageRef(s.rest_api_id, s.stage_name) for s in chosen),
         throttle=aws.Throttle(plan.throttle_rate, plan.throttle_burst)
         if plan.throttle_rate is not None and plan.throttle_burst is not None
         else None,
@@ -34,12 +41,51 @@ def usage_plan_spec(plan: Plan) -> aws.UsagePlanSpec:
 
 
 def push_plan(plan: Plan) -> None:
-    if plan.is_archived:
-        if plan.aws_id:
-            aws.delete_usage_plan(plan.aws_id)
+    """Make each account and region the tier covers hold its usage plan (an archived tier:
+    none), and delete the usage plans of places it no longer covers."""
+    wanted: list[tuple[Location, TierLocation]] = (
+        [] if plan.is_archived else [(place.location, place) for place in tier_locations(plan)]
+    )
+
+    def push(copy: PlanCopy, location: Location, place: TierLocation) -> None:
+        aws_id, _ = aws.ensure_usage_plan(copy.aws_id or None, usage_plan_spec(plan, place.stages))
+        if aws_id != copy.aws_id:
+            # Saved at once, outside any transaction: a crash after this line must not forget it.
+            PlanCopy.objects.filter(pk=copy.pk).update(aws_id=aws_id)
+            copy.aws_id = aws_id
+
+    def remove(copy: PlanCopy, location: Location) -> None:
+        if copy.aws_id:
+            aws.delete_usage_plan(copy.aws_id)
+
+    def places_changed() -> None:
+        tier_places_changed.send(sender=Plan, plan=plan)
+
+    try:
+        converge_copies(
+            copies=plan.copies,
+            version=plan.desired_version,
+            wanted=wanted,
+            push=push,
+            remove=remove,
+            legacy=(plan.aws_id, home_location()),
+            on_places_changed=places_changed,
+        )
+    finally:
+        _keep_first_copy_id(plan, wanted[0][0] if wanted else None)
+
+
+def _keep_first_copy_id(plan: Plan, first: Location | None) -> None:
+    """`Plan.aws_id` names the usage plan in the tier's first place (an archived tier keeps
+    the id it had, for the record)."""
+    if first is None:
         return
-    aws_id, _ = aws.ensure_usage_plan(plan.aws_id or None, usage_plan_spec(plan))
+    copy = (
+        PlanCopy.objects.filter(plan=plan, connection_id=first.connection_id, region=first.region)
+        .exclude(aws_id="")
+        .first()
+    )
+    aws_id = copy.aws_id if copy is not None else ""
     if aws_id != plan.aws_id:
-        # Saved at once, outside any transaction: a crash after this line must not forget it.
         Plan.objects.filter(pk=plan.pk).update(aws_id=aws_id)
         plan.aws_id = aws_id

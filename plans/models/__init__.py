@@ -1,5 +1,6 @@
 """The plans domain's models, one module per job; import them from here (`plans.models`)."""
 
+from plans.models.copies import PlanCopy
 from plans.models.requests import MAX_TEXT, TierRequest, TierRequestQuerySet, TierRequestState
 from plans.models.subscriptions import (
     ACTIVE_SUBSCRIPTION,
@@ -36,6 +37,7 @@ __all__ = [
     "ApiStage",
     "MethodThrottle",
     "Plan",
+    "PlanCopy",
     "PlanQuerySet",
     "QuotaPeriod",
     "Subscription",

@@ -38,6 +38,15 @@ BURST_LIMITS = [
 class ApiStage(models.Model):
     """A deployed REST API stage, discovered from AWS; an admin chooses which tiers may cover."""
 
+    connection = models.ForeignKey(
+        "connections.AwsConnection",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stages",
+        help_text="The AWS connection (account) discovery found it through; blank: the "
+        "default connection (a stage found before connections existed).",
+    )
     region = models.CharField(max_length=32)
     rest_api_id = models.CharField(max_length=32)
     stage_name = models.CharField(max_length=128)
@@ -82,12 +91,26 @@ class ApiStage(models.Model):
         ordering = ["api_name", "stage_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["region", "rest_api_id", "stage_name"], name="one_row_per_stage"
+                fields=["connection", "region", "rest_api_id", "stage_name"],
+                name="one_row_per_stage",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.api_name} / {self.stage_name}"
+
+    @property
+    def where(self) -> str:
+        """ "eu-west-1", or "Partner · us-east-1" outside the default connection (its
+        account in `account_id`)."""
+        connection = self.connection
+        if connection is None or connection.is_default:
+            return self.region
+        return f"{connection.name} · {self.region}"
+
+    @property
+    def account_id(self) -> str:
+        return self.connection.account_id if self.connection is not None else ""
 
     @property
     def custom_domain_address(self) -> str:
@@ -190,7 +213,13 @@ class Plan(SyncState):
         help_text="Shown to customers; Tollgate does not bill. Empty means free.",
     )
     stages = models.ManyToManyField(ApiStage, related_name="plans", blank=True)
-    aws_id = models.CharField("usage plan id", max_length=32, blank=True)
+    aws_id = models.CharField(
+        "usage plan id",
+        max_length=32,
+        blank=True,
+        help_text="The usage plan in the tier's first account and region (`copies` holds one "
+        "per account and region it covers); kept by the sync.",
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

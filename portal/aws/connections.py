@@ -11,28 +11,19 @@ short timeouts) and the API Gateway limiter hook.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3
 import botocore.session
-from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
-from botocore.exceptions import NoCredentialsError
 
-from portal.aws.clients import (
-    API_GATEWAY_CONFIG,
-    CLOUDWATCH_CONFIG,
-    count_against_limiter,
-    thread_cache,
-)
+from portal.aws.clients import CLOUDWATCH_CONFIG, _client, chain_session
+from portal.aws.location import Location, at
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-# The name AWS CloudTrail shows for Tollgate's calls through an assumed role.
-ROLE_SESSION_NAME = "tollgate"
+__all__ = ["ConnectionClients", "CredentialSource", "chain_session", "clients_for"]
 
 
 class CredentialSource(Protocol):
@@ -66,55 +57,15 @@ def known_regions() -> frozenset[str]:
     )
 
 
-def chain_session() -> boto3.session.Session:
-    """A session on the process's standard credential chain."""
-    return boto3.session.Session()
-
-
-def _assumed_role_session(role_arn: str, external_id: str) -> boto3.session.Session:
-    source = chain_session()
-    source_credentials = source.get_credentials()
-    if source_credentials is None:
-        raise NoCredentialsError()  # nothing to assume the role with
-    extra_args: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
-    if external_id:
-        extra_args["ExternalId"] = external_id
-    botocore_session = botocore.session.Session()
-    fetcher = AssumeRoleCredentialFetcher(
-        # The STS client that assumes the role gets the same timeouts and no retries.
-        client_creator=functools.partial(source._session.create_client, config=API_GATEWAY_CONFIG),
-        source_credentials=source_credentials,
-        role_arn=role_arn,
-        extra_args=extra_args,
-    )
-    # botocore has no public setter for refreshable credentials (set_credentials takes static
-    # keys); this is how its own assume-role provider's results end up on a session.
-    botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
-        refresh_using=fetcher.fetch_credentials, method="assume-role"
-    )
-    return boto3.session.Session(botocore_session=botocore_session)
-
-
 def clients_for(connection: CredentialSource, region: str) -> ConnectionClients:
-    """The clients of `connection` in `region`, kept per thread (a client is thread-safe, a
-    session is not) and per credential source, so the assumed role is reused until it expires;
+    """The clients of `connection` in `region`: the same per-thread clients `at()` a Location
+    gives every other caller, so an assumed role is shared with the sync's calls;
     portal.aws.clients.reset_clients() forgets them."""
-    cache = thread_cache("connection_clients")
-    key = (connection.role_arn, connection.external_id, region)
-    if key not in cache:
-        if connection.role_arn:
-            session = _assumed_role_session(connection.role_arn, connection.external_id)
-        else:
-            session = chain_session()
-        apigateway: Any = session.client(
-            "apigateway", region_name=region, config=API_GATEWAY_CONFIG
-        )
-        apigateway.meta.events.register("before-call.api-gateway", count_against_limiter)
-        cache[key] = ConnectionClients(
+    where = Location(region, role_arn=connection.role_arn, external_id=connection.external_id)
+    with at(where):
+        return ConnectionClients(
             region=region,
-            apigateway=apigateway,
-            cloudwatch=session.client("cloudwatch", region_name=region, config=CLOUDWATCH_CONFIG),
-            sts=session.client("sts", region_name=region, config=API_GATEWAY_CONFIG),
+            apigateway=_client("apigateway"),
+            cloudwatch=_client("cloudwatch", None, CLOUDWATCH_CONFIG),
+            sts=_client("sts"),
         )
-    clients: ConnectionClients = cache[key]
-    return clients

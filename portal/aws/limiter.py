@@ -124,19 +124,23 @@ class RateLimiter(ABC):
         budget = self.budgets[bucket]
         return f"all API Gateway calls: {budget}" if bucket == ALL else f"{bucket}: {budget}"
 
-    def reserve(self, operation: str) -> float:
+    def reserve(self, operation: str, *, scope: str = "") -> float:
         """0.0 if the call may go now (its tokens are taken), else seconds to wait (none taken)."""
-        return self._reserve(self.buckets(operation), self.clock())[0]
+        return self._reserve(self.buckets(operation), self.clock(), scope_of(scope))[0]
 
-    def acquire(self, operation: str) -> None:
-        """Take the tokens for one call, sleeping up to `max_inline_wait` in all for them.
+    def acquire(self, operation: str, *, scope: str = "") -> None:
+        """Take the tokens for one call in `scope` (an account and region: Location.budget_scope;
+        blank: the process's own account in AWS_REGION), sleeping up to `max_inline_wait` in
+        all for them. Each scope has buckets of its own, as AWS's quotas are per account and
+        region.
 
         Raises RateBudgetWait if the budget frees up later than that: a worker thread should
         not block for seconds, the task retries after `retry_after` instead.
         """
+        scope = scope_of(scope)
         waited = 0.0
         while True:
-            wait, bucket = self._reserve(self.buckets(operation), self.clock())
+            wait, bucket = self._reserve(self.buckets(operation), self.clock(), scope)
             if wait <= 0:
                 return
             if waited + wait > self.max_inline_wait:
@@ -145,8 +149,15 @@ class RateLimiter(ABC):
             waited += wait
 
     @abstractmethod
-    def _reserve(self, buckets: list[tuple[str, Budget]], now: float) -> tuple[float, str]:
-        """Take one token from every bucket or from none: (0, "") or (wait, limiting bucket)."""
+    def _reserve(
+        self, buckets: list[tuple[str, Budget]], now: float, scope: str
+    ) -> tuple[float, str]:
+        """Take one token from every bucket of `scope` or from none: (0, "") or (wait,
+        limiting bucket)."""
+
+
+def scope_of(scope: str) -> str:
+    return scope or settings.AWS_REGION
 
 
 def _refill(tokens: float, stamp: float, budget: Budget, now: float) -> tuple[float, float]:
@@ -170,22 +181,25 @@ class LocalRateLimiter(RateLimiter):
     ) -> None:
         super().__init__(budgets, clock=clock, sleep=sleep, max_inline_wait=max_inline_wait)
         self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float]] = {}  # bucket -> (tokens, stamp)
+        # (scope, bucket) -> (tokens, stamp)
+        self._state: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def _reserve(self, buckets: list[tuple[str, Budget]], now: float) -> tuple[float, str]:
+    def _reserve(
+        self, buckets: list[tuple[str, Budget]], now: float, scope: str
+    ) -> tuple[float, str]:
         with self._lock:
-            refilled: dict[str, tuple[float, float]] = {}
+            refilled: dict[tuple[str, str], tuple[float, float]] = {}
             wait, limiting = 0.0, ""
             for name, budget in buckets:
-                tokens, stamp = self._state.get(name, (float(budget.burst), now))
+                tokens, stamp = self._state.get((scope, name), (float(budget.burst), now))
                 tokens, stamp = _refill(tokens, stamp, budget, now)
-                refilled[name] = (tokens, stamp)
+                refilled[(scope, name)] = (tokens, stamp)
                 if tokens < 1 - EPSILON and (1 - tokens) / budget.rate > wait:
                     wait, limiting = (1 - tokens) / budget.rate, name
             if wait > 0:
                 return wait, limiting
-            for name, (tokens, stamp) in refilled.items():
-                self._state[name] = (max(0.0, tokens - 1), stamp)
+            for state_key, (tokens, stamp) in refilled.items():
+                self._state[state_key] = (max(0.0, tokens - 1), stamp)
             return 0.0, ""
 
 
@@ -238,15 +252,25 @@ class RedisRateLimiter(RateLimiter):
     ) -> None:
         super().__init__(budgets, clock=clock, sleep=sleep, max_inline_wait=max_inline_wait)
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-        # Quotas are per account and region. The {hash tag} keeps a region's buckets in one
-        # Redis Cluster slot, which a multi-key script needs.
-        self.prefix = f"{prefix}{{{settings.AWS_REGION}}}:"
+        self.base_prefix = prefix
         self._script = self.redis.register_script(_RESERVE_LUA)
 
-    def key(self, bucket: str) -> str:
-        return self.prefix + bucket
+    def scope_prefix(self, scope: str = "") -> str:
+        # Quotas are per account and region. The {hash tag} keeps a scope's buckets in one
+        # Redis Cluster slot, which a multi-key script needs.
+        return f"{self.base_prefix}{{{scope_of(scope)}}}:"
 
-    def _reserve(self, buckets: list[tuple[str, Budget]], now: float) -> tuple[float, str]:
+    @property
+    def prefix(self) -> str:
+        """The keys of the process's own account in AWS_REGION."""
+        return self.scope_prefix()
+
+    def key(self, bucket: str, scope: str = "") -> str:
+        return self.scope_prefix(scope) + bucket
+
+    def _reserve(
+        self, buckets: list[tuple[str, Budget]], now: float, scope: str
+    ) -> tuple[float, str]:
         args: list[str] = [repr(now)]
         for _, budget in buckets:
             args += [repr(float(budget.rate)), str(budget.burst)]
@@ -254,13 +278,15 @@ class RedisRateLimiter(RateLimiter):
         refill = max(budget.burst / budget.rate for _, budget in buckets)
         args.append(str(int(max(60.0, 2 * refill) * 1000)))
         try:
-            wait, limiting = self._script(keys=[self.key(name) for name, _ in buckets], args=args)
+            wait, limiting = self._script(
+                keys=[self.key(name, scope) for name, _ in buckets], args=args
+            )
         except redis.RedisError as exc:
             raise TransientSyncError(
                 f"Could not reach Redis for the AWS rate budget: {exc}"
             ) from exc
         bucket = limiting.decode() if isinstance(limiting, bytes) else str(limiting)
-        return float(wait), bucket.removeprefix(self.prefix)
+        return float(wait), bucket.removeprefix(self.scope_prefix(scope))
 
 
 def limiter_from_settings() -> RateLimiter:

@@ -104,3 +104,41 @@ class AwsConnection(models.Model):
     def region_reports(self) -> list[tuple[str, list[dict[str, Any]]]]:
         found: dict[str, list[dict[str, Any]]] = self.check_report.get("regions", {})
         return [(region, found.get(region, [])) for region in self.regions]
+
+
+class AwsCopy(models.Model):
+    """One AWS copy of a tier or key: Tollgate keeps one per account and region it covers.
+
+    `synced_version` is the desired version of the object last pushed to this copy: a sync
+    that failed in one region retries only the copies behind, and says where and why.
+    """
+
+    connection = models.ForeignKey(
+        AwsConnection,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Blank: the settings' default account (no connection row existed yet).",
+    )
+    region = models.CharField(max_length=32)
+    aws_id = models.CharField(max_length=32, blank=True)
+    synced_version = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def location_key(self) -> tuple[int | None, str]:
+        return (self.connection_id, self.region)
+
+    @property
+    def where(self) -> str:
+        """ "eu-west-1", or "Partner · us-east-1" outside the default connection."""
+        connection = self.connection
+        if connection is None or connection.is_default:
+            return self.region
+        return f"{connection.name} · {self.region}"

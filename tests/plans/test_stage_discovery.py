@@ -16,7 +16,7 @@ from localaws.demo_api import DEMO_DOMAIN
 from localaws.testing import LocalAwsControl
 from plans.calls import stage_url
 from plans.models import ApiStage
-from plans.services import DOMAINS_UNREADABLE, stages_discover, stages_domains_unreadable
+from plans.stages import DOMAINS_UNREADABLE, stages_discover, stages_domains_unreadable
 from portal.accounts.models import User
 from tests.conftest import login
 
@@ -119,7 +119,7 @@ def test_without_permission_for_domains_discovery_goes_on_and_says_why_once(
         "GetDomainNames", status=403, code="AccessDeniedException", message=denied, times=None
     )
 
-    with caplog.at_level(logging.WARNING, logger="plans.services"):
+    with caplog.at_level(logging.WARNING, logger="plans.stages"):
         first = stages_discover()
         second = stages_discover()
 
@@ -128,7 +128,7 @@ def test_without_permission_for_domains_discovery_goes_on_and_says_why_once(
     assert stage_url(prod).endswith(".execute-api.us-east-1.amazonaws.com/prod")
     assert "lack permission (GetDomainNames)" in first.domains_unreadable
     assert second.domains_unreadable == first.domains_unreadable
-    warnings = [r.getMessage() for r in caplog.records if r.name == "plans.services"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "plans.stages"]
     assert len(warnings) == 1 and denied in warnings[0]
     assert control.calls("GetBasePathMappings") == []
     page = login(admin).get(reverse("console:stages")).content.decode()

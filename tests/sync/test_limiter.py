@@ -281,9 +281,9 @@ class Recording(LocalRateLimiter):
         super().__init__(AWS_RATE_LIMITS, **kwargs)
         self.operations: list[str] = []
 
-    def acquire(self, operation: str) -> None:
+    def acquire(self, operation: str, *, scope: str = "") -> None:
         self.operations.append(operation)
-        super().acquire(operation)
+        super().acquire(operation, scope=scope)
 
 
 @pytest.fixture

@@ -47,7 +47,11 @@ from portal.aws.apigateway.differences import (
     usage_plan_differences,
 )
 from portal.aws.apigateway.domains import custom_domains
-from portal.aws.apigateway.key_values import has_tollgate_shape, looks_like_tollgate_key
+from portal.aws.apigateway.key_values import (
+    has_tollgate_shape,
+    looks_like_tollgate_key,
+    new_key_value,
+)
 from portal.aws.apigateway.paging import PAGE_SIZE
 from portal.aws.apigateway.specs import (
     OWNER_TAG,
@@ -115,6 +119,7 @@ __all__ = [
     "list_stages",
     "list_usage_plans",
     "looks_like_tollgate_key",
+    "new_key_value",
     "secret_fingerprint",
     "update_api_key",
     "update_usage_plan",

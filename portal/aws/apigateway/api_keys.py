@@ -87,10 +87,11 @@ def find_api_key(spec: ApiKeySpec) -> AwsApiKey | None:
     return None
 
 
-def create_api_key(spec: ApiKeySpec) -> CreatedApiKey:
-    """Create a key with a new value of Tollgate's format (`key_values`), generated here; only
-    its fingerprint leaves this function."""
-    value = new_key_value()
+def create_api_key(spec: ApiKeySpec, *, value: str | None = None) -> CreatedApiKey:
+    """Create a key with `value` (another copy's, in another account or region) or a new value
+    of Tollgate's format (`key_values`), generated here; only its fingerprint leaves this
+    function."""
+    value = value or new_key_value()
     with aws_errors():
         created = apigateway().create_api_key(
             name=spec.name,
