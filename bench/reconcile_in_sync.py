@@ -1,62 +1,115 @@
-"""One reconcile() pass over N keys that are all in sync: AWS read calls and seconds.
+"""One reconcile() pass over N keys that are all in sync, in two regions: AWS calls, seconds and
+writes, per region.
 
-N = 1,000 and 10,000 keys across 3 tiers (30 customers). The AWS keys are made with ImportApiKeys
-(1,000 a call, joining their usage plan through the CSV's UsagePlanIds column) and the database
-rows with bulk_create, already synced: no sync task runs. Then one reconcile() is timed and its
-AWS calls counted from the local AWS's journal.
+The demo API is deployed in us-east-1 and eu-west-1 of one account (the default connection
+covers both), and 3 tiers cover its stage in each, so every tier is two usage plans and every
+key two copies with the same value. N = 1,000 and 10,000 keys across those tiers (30
+customers). The AWS keys are made with ImportApiKeys in each region (1,000 a call, joining
+their region's usage plan through the CSV's UsagePlanIds column) and the database rows (keys
+and their copies) with bulk_create, already synced: no sync task runs. Then one reconcile() is
+timed, its AWS calls counted per region from the local AWS's journal, and its database writes
+counted.
 
-    DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python bench/reconcile_in_sync.py
+    DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python bench/reconcile_in_sync.py [N ...]
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections import Counter
+from typing import Any
 
 import _sync_setup  # noqa: F401 - configures Django first
-from _sync_setup import tiers_and_customers, world
+from _sync_setup import world
 
-SIZES = (1_000, 10_000)
+SIZES = tuple(int(n) for n in sys.argv[1:]) or (1_000, 10_000)
+REGIONS = ("us-east-1", "eu-west-1")
+AWS_WRITES = ("Create", "Update", "Delete", "Import")
 
 
-def populate(n: int, customers: list, plans: list) -> None:
+def client(region: str) -> Any:
     import boto3
+
+    return boto3.client(
+        "apigateway", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL"]
+    )
+
+
+def two_region_tiers(customer_count: int, drain: Any) -> tuple[list[Any], list[Any]]:
+    """Free, Premium and Enterprise covering the demo stage in both regions, synced, and
+    `customer_count` customers spread over them (through the services, as the pages would)."""
+    from localaws.demo_api import ensure_demo_api
+    from localaws.demo_estate import EU_DOMAIN
+    from plans.models import ApiStage
+    from plans.services import plan_create, stage_set_available, subscription_switch
+    from plans.stages import stages_discover
+    from portal.connections.models import AwsConnection
+    from portal.customers.services import customer_onboard
+    from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user
+
+    ensure_demo_api(client(REGIONS[0]))
+    ensure_demo_api(client(REGIONS[1]), domain=EU_DOMAIN)
+    AwsConnection.objects.create(name="Main", is_default=True, regions=list(REGIONS))
+    stages_discover()
+    stages = [
+        stage_set_available(actor=None, stage=stage, available=True)
+        for stage in ApiStage.objects.all()
+    ]
+    plans = [
+        plan_create(actor=None, data=dict(s), stages=stages) for s in (FREE, PREMIUM, ENTERPRISE)
+    ]
+    drain()
+    customers = []
+    for i in range(customer_count):
+        customer = customer_onboard(
+            owner=make_user(f"o{i}@c{i}.test"), organisation_name=f"Customer {i}"
+        )
+        if i % 3:
+            subscription_switch(actor=None, customer=customer, plan=plans[i % 3], by_staff=True)
+        customers.append(customer)
+    drain()
+    return plans, customers
+
+
+def populate(n: int, customers: list[Any], plans: list[Any]) -> None:
     from django.utils import timezone
 
-    from keys.models import ApiKey
+    from keys.models import ApiKey, KeyCopy
+    from plans.models import PlanCopy
+    from portal.connections.models import AwsConnection
     from portal.sync import SyncStatus
 
-    apigw = boto3.client(
-        "apigateway", region_name="us-east-1", endpoint_url=os.environ["AWS_ENDPOINT_URL"]
-    )
-    plan_of = {c.pk: plans[i % 3] for i, c in enumerate(customers)}
+    connection = AwsConnection.objects.get(is_default=True)
+    usage_plan = {(c.plan_id, c.region): c.aws_id for c in PlanCopy.objects.all()}
+    plan_of = {c.pk: plans[i % 3].pk for i, c in enumerate(customers)}
     rows = []
     for i in range(n):
         customer = customers[i % len(customers)]
-        public_id = uuid.uuid4()
-        rows.append((customer, public_id, f"key {i}", f"v{uuid.uuid4().hex}{i:06d}"))
-    for start in range(0, n, 1000):
-        lines = ["Name,Key,Description,Enabled,UsagePlanIds"]
-        for customer, public_id, name, value in rows[start : start + 1000]:
-            lines.append(
-                f"tollgate-{public_id},{value},{customer.name}: {name},true,"
-                f"{plan_of[customer.pk].aws_id}"
-            )
-        apigw.import_api_keys(body="\n".join(lines).encode(), format="csv", failOnWarnings=True)
-    ids = {}
-    for page in apigw.get_paginator("get_api_keys").paginate(PaginationConfig={"PageSize": 500}):
-        for item in page["items"]:
-            ids[item["name"]] = item["id"]
+        rows.append((customer, uuid.uuid4(), f"key {i}", f"v{uuid.uuid4().hex}{i:06d}"))
+    ids: dict[str, dict[str, str]] = {}
+    for region in REGIONS:
+        apigw = client(region)
+        for start in range(0, n, 1000):
+            lines = ["Name,Key,Description,Enabled,UsagePlanIds"]
+            for customer, public_id, name, value in rows[start : start + 1000]:
+                lines.append(
+                    f"tollgate-{public_id},{value},{customer.name}: {name},true,"
+                    f"{usage_plan[(plan_of[customer.pk], region)]}"
+                )
+            apigw.import_api_keys(body="\n".join(lines).encode(), format="csv", failOnWarnings=True)
+        pages = apigw.get_paginator("get_api_keys").paginate(PaginationConfig={"PageSize": 500})
+        ids[region] = {item["name"]: item["id"] for page in pages for item in page["items"]}
     now = timezone.now()
-    ApiKey.objects.bulk_create(
+    keys = ApiKey.objects.bulk_create(
         [
             ApiKey(
                 customer=customer,
                 public_id=public_id,
                 name=name,
-                aws_id=ids[f"tollgate-{public_id}"],
+                aws_id=ids[REGIONS[0]][f"tollgate-{public_id}"],
                 desired_version=1,
                 synced_version=1,
                 sync_status=SyncStatus.SYNCED,
@@ -66,33 +119,70 @@ def populate(n: int, customers: list, plans: list) -> None:
         ],
         batch_size=1000,
     )
+    KeyCopy.objects.bulk_create(
+        [
+            KeyCopy(
+                key=key,
+                connection=connection,
+                region=region,
+                aws_id=ids[region][f"tollgate-{key.public_id}"],
+                synced_version=1,
+                synced_at=now,
+            )
+            for key in keys
+            for region in REGIONS
+        ],
+        batch_size=1000,
+    )
 
 
 def main() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from keys.models import ApiKey
+    from portal.reconcile.models import ReconcileRun
     from portal.reconcile.services import reconcile
 
     for n in SIZES:
         with world() as (control, drain):
-            plans, customers = tiers_and_customers(30, drain)
+            plans, customers = two_region_tiers(30, drain)
             t = time.monotonic()
             populate(n, customers, plans)
-            print(f"N={n}: set-up (ImportApiKeys + bulk_create) {time.monotonic() - t:.1f}s")
+            print(
+                f"N={n}: set-up (ImportApiKeys in 2 regions + bulk_create) {time.monotonic() - t:.1f}s"
+            )
             control.clear_calls()
             t = time.monotonic()
-            report = reconcile()
+            with CaptureQueriesContext(connection) as queries:
+                report = reconcile()
             seconds = time.monotonic() - t
-            calls = Counter(c["operation"] for c in control.calls())
-            aws_seconds = sum(c["duration"] for c in control.calls())
+            journal = control.calls()
             summary = report.summary()
             assert ApiKey.objects.count() == n
-            print(
-                f"N={n}: reconcile {seconds:.2f}s (AWS-side time {aws_seconds:.2f}s), "
-                f"{sum(calls.values())} AWS calls: "
-                + ", ".join(f"{op} {k}" for op, k in sorted(calls.items()))
-                + f"; in_sync={summary['in_sync']} drifted={summary['drifted']} "
-                f"resync={summary['resync']} removed={summary['removed']}"
+            db_writes = sum(
+                1
+                for q in queries
+                if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
             )
+            print(
+                f"N={n}: reconcile {seconds:.2f}s (AWS-side time "
+                f"{sum(c['duration'] for c in journal):.2f}s); in_sync={summary['in_sync']} "
+                f"drifted={summary['drifted']} resync={summary['resync']} "
+                f"removed={summary['removed']}; {db_writes} database writes"
+            )
+            places = ReconcileRun.objects.get().places
+            for region in REGIONS:
+                calls = Counter(c["operation"] for c in journal if c.get("region") == region)
+                writes = sum(k for op, k in calls.items() if op.startswith(AWS_WRITES))
+                figures = places[region]
+                print(
+                    f"  {region}: {sum(calls.values())} AWS calls ("
+                    + ", ".join(f"{op} {k}" for op, k in sorted(calls.items()))
+                    + f"; the run counted {figures['calls']}), {figures['in_sync']} copies in "
+                    f"sync, {figures['drifted']} drifted, {figures['missing']} missing, "
+                    f"{writes} AWS writes{', error: ' + figures['error'] if figures['error'] else ''}"
+                )
 
 
 if __name__ == "__main__":

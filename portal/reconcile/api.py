@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from keys.models import ApiKey
-from plans.models import Plan
+from plans.models import Plan, PlanCopy
 from portal.customers.models import Customer
 from portal.reconcile import selectors
 from portal.reconcile.adoption import adopt_usage_plan
@@ -38,10 +38,28 @@ class StatusCountsSerializer(serializers.Serializer[Any]):
     drifted = serializers.IntegerField()
 
 
+class PlaceFiguresSerializer(serializers.Serializer[Any]):
+    """One account and region in a reconcile (portal.reconcile.report.PlaceFigures)."""
+
+    plans = serializers.IntegerField(help_text="Usage plans AWS listed there.")
+    keys = serializers.IntegerField(help_text="API keys AWS listed there.")
+    calls = serializers.IntegerField(help_text="AWS read calls the pass made there.")
+    in_sync = serializers.IntegerField(help_text="Copies of tiers and keys equal to Tollgate's.")
+    drifted = serializers.IntegerField(help_text="Copies that differ from Tollgate's.")
+    missing = serializers.IntegerField(help_text="Copies not (or no longer) in AWS there.")
+    error = serializers.CharField(
+        allow_blank=True, help_text="Why the place could not be compared; blank if it was."
+    )
+
+
 class ReconcileRunSerializer(serializers.Serializer[Any]):
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     summary = serializers.DictField(child=serializers.IntegerField())
+    places = serializers.DictField(
+        child=PlaceFiguresSerializer(),
+        help_text='By place: "eu-west-1" (the default connection) or "Partner · us-east-1".',
+    )
     error = serializers.CharField()
 
 
@@ -108,6 +126,10 @@ class DifferenceSerializer(serializers.Serializer[Any]):
     field = serializers.SerializerMethodField()
     ours = serializers.SerializerMethodField()
     aws = serializers.SerializerMethodField()
+    where = serializers.SerializerMethodField(
+        help_text="The account and region it differs in; blank in a drift found before "
+        "Tollgate kept a copy per region."
+    )
 
     def get_field(self, difference: dict[str, Any]) -> str:
         return str(difference.get("field"))
@@ -117,6 +139,18 @@ class DifferenceSerializer(serializers.Serializer[Any]):
 
     def get_aws(self, difference: dict[str, Any]) -> str:
         return str(difference.get("aws"))
+
+    def get_where(self, difference: dict[str, Any]) -> str:
+        return str(difference.get("where") or "")
+
+
+class DriftPlaceSerializer(serializers.Serializer[Any]):
+    """One account and region where a tier's usage plan or a key's copy differs."""
+
+    where = serializers.CharField(allow_blank=True)
+    region = serializers.CharField(allow_blank=True)
+    connection = serializers.IntegerField(source="connection_id", allow_null=True)
+    differences = DifferenceSerializer(many=True)
 
 
 class DriftSerializer(serializers.Serializer[Any]):
@@ -128,8 +162,16 @@ class DriftSerializer(serializers.Serializer[Any]):
     customer = serializers.IntegerField(source="customer_id", allow_null=True)
     detected_at = serializers.CharField(allow_null=True)
     differences = DifferenceSerializer(many=True)
+    places = DriftPlaceSerializer(many=True)
     can_accept_aws = serializers.BooleanField(source="can_accept")
-    deleted_in_aws = serializers.BooleanField(source="deleted")
+    deleted_in_aws = serializers.BooleanField(
+        source="deleted", help_text="Deleted in AWS in every place it was in."
+    )
+    several_places = serializers.BooleanField(
+        source="several",
+        help_text="It has copies in several accounts or regions: either side of a settlement "
+        "reaches them all (AWS's values become Tollgate's, then sync to the other places).",
+    )
 
 
 class DriftSummarySerializer(serializers.Serializer[Any]):
@@ -226,6 +268,12 @@ class ForeignUsagePlanSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text="The usage plan's id in AWS.")
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
+    where = serializers.CharField(
+        default="",
+        help_text='The account and region it is in ("eu-west-1", "Partner · us-east-1").',
+    )
+    region = serializers.CharField(default="")
+    connection = serializers.IntegerField(source="connection_id", default=None, allow_null=True)
     tier = serializers.CharField(
         allow_null=True, help_text="The tier it became, if it was adopted since the last run."
     )
@@ -257,6 +305,14 @@ class AdoptSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         help_text="The tier's name; default: the usage plan's.",
     )
+    region = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The region the usage plan is in, with `connection` (as listed); default: "
+        "where the last reconcile found it.",
+    )
+    connection = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
 class AdoptedSerializer(serializers.Serializer[Any]):
@@ -277,11 +333,9 @@ class ForeignUsagePlanListView(ETagMixin, APIView):
     def get(self, request: Request) -> Response:
         run = latest_run()
         found = list(run.foreign_usage_plans) if run else []
-        adopted = dict(
-            Plan.objects.filter(aws_id__in=[p.get("id") for p in found]).values_list(
-                "aws_id", "slug"
-            )
-        )
+        ids = [p.get("id") for p in found]
+        adopted = dict(Plan.objects.filter(aws_id__in=ids).values_list("aws_id", "slug"))
+        adopted.update(PlanCopy.objects.filter(aws_id__in=ids).values_list("aws_id", "plan__slug"))
         body = {
             "found_at": run.finished_at if run else None,
             "results": [{**p, "tier": adopted.get(p.get("id"))} for p in found],
@@ -329,12 +383,14 @@ class AdoptUsagePlanView(APIView):
             customer = Customer.objects.filter(pk=body.validated_data["customer"]).first()
             if customer is None:
                 raise exceptions.ValidationError({"customer": ["No such customer."]})
+        region = body.validated_data.get("region", "").strip()
         result = adopt_usage_plan(
             actor=request.user,
             aws_plan_id=aws_id,
             customer=customer,
             new_customer_name="" if customer else body.validated_data.get("new_customer", ""),
             tier_name=body.validated_data.get("tier_name", ""),
+            where=(body.validated_data.get("connection"), region) if region else None,
             ip=request_ip(request),
         )
         return Response(AdoptedSerializer(result).data, status=status.HTTP_201_CREATED)

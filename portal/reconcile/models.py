@@ -13,6 +13,13 @@ class ReconcileRun(models.Model):
         help_text="Usage plans in AWS that Tollgate did not create: offered for import.",
     )
     foreign_key_count = models.PositiveIntegerField(default=0)
+    places = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='What each account and region held, by where it is ("eu-west-1", '
+        '"Partner · us-east-1"): usage plans and keys listed, AWS calls, copies in sync, '
+        "drifted and missing there, and the error that kept it from being compared.",
+    )
     error = models.TextField(blank=True)
 
     class Meta:

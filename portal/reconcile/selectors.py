@@ -10,7 +10,13 @@ from django.db.models import Count, Model, Q, QuerySet
 
 from keys.models import ApiKey
 from plans.models import Plan
-from portal.reconcile.drift import can_accept_aws, is_deleted_in_aws
+from portal.reconcile.drift import (
+    can_accept_aws,
+    copy_count,
+    drift_places,
+    is_deleted_in_aws,
+    is_partly_deleted,
+)
 from portal.reconcile.models import ReconcileRun
 from portal.sync import SyncState, SyncStatus
 
@@ -50,11 +56,16 @@ def sync_health() -> SyncHealth:
 
 
 def drifted_tiers() -> QuerySet[Plan]:
-    return Plan.objects.filter(sync_status=SyncStatus.DRIFTED)
+    # How many places each is in: a row says whether settling it reaches other places too.
+    return Plan.objects.filter(sync_status=SyncStatus.DRIFTED).annotate(copy_places=Count("copies"))
 
 
 def drifted_keys() -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(sync_status=SyncStatus.DRIFTED).select_related("customer")
+    return (
+        ApiKey.objects.filter(sync_status=SyncStatus.DRIFTED)
+        .select_related("customer")
+        .annotate(copy_places=Count("copies"))
+    )
 
 
 def drift_counts() -> dict[str, int]:
@@ -66,10 +77,13 @@ class DriftRow:
     """One drifted tier or key: what differs in AWS, and how an admin may settle it."""
 
     obj: SyncState
-    differences: list[dict[str, Any]]  # {"field", "ours", "aws"}, as the reconciler found them
+    differences: list[dict[str, Any]]  # {"field", "ours", "aws", "where"}, as found
     detected_at: str | None
     can_accept: bool  # AWS's values can be written back here
-    deleted: bool  # deleted in AWS
+    deleted: bool  # deleted in AWS, in every place it was in
+    places: list[dict[str, Any]]  # {"where", "region", "connection_id", "differences", "aws"}
+    partly_deleted: bool  # deleted in some places, still in others
+    several: bool  # it has copies in more than one place: settling it reaches them all
 
     @property
     def kind(self) -> str:
@@ -90,12 +104,16 @@ class DriftRow:
 
 def drift_row(obj: SyncState) -> DriftRow:
     drift = obj.drift or {}
+    copy_places = getattr(obj, "copy_places", None)  # annotated by drifted_tiers / drifted_keys
     return DriftRow(
         obj=obj,
         differences=list(drift.get("differences", [])),
         detected_at=drift.get("detected_at"),
         can_accept=can_accept_aws(obj),
         deleted=is_deleted_in_aws(obj),
+        places=drift_places(obj),
+        partly_deleted=is_partly_deleted(obj),
+        several=(copy_places if isinstance(copy_places, int) else copy_count(obj)) > 1,
     )
 
 

@@ -88,6 +88,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
 def import_usage_plan(request: HttpRequest, aws_plan_id: str) -> HttpResponse:
     customer_id = parse_id(request.POST.get("customer"))
     customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    # Where the last reconcile found it (the import page's hidden fields); else adoption asks.
+    region = request.POST.get("region", "").strip()
+    where = (parse_id(request.POST.get("connection")), region) if region else None
     try:
         result = adopt_usage_plan(
             actor=request.user,
@@ -95,6 +98,7 @@ def import_usage_plan(request: HttpRequest, aws_plan_id: str) -> HttpResponse:
             customer=customer,
             new_customer_name=request.POST.get("new_customer", "") if customer is None else "",
             tier_name=request.POST.get("tier_name", ""),
+            where=where,
             ip=client_ip(request),
         )
     except ValidationError as exc:

@@ -52,6 +52,9 @@ def test_staff_list_what_the_last_reconcile_found(ops: User, foreign: dict[str, 
             "id": foreign["id"],
             "name": "Legacy gold",
             "description": "Made in the console",
+            "where": "",
+            "region": "",
+            "connection": None,
             "tier": None,
         }
     ]

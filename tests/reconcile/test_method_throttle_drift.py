@@ -47,6 +47,7 @@ def test_in_sync_no_drift_and_a_change_in_aws_is_drift(
             f"POST /geocode on {where}: 2.5 req/s, burst 4",
             "aws": f"GET /forecast on {where}: 5 req/s, burst 8; "
             f"POST /geocode on {where}: 2.5 req/s, burst 4",
+            "where": "us-east-1",
         }
     ]
 

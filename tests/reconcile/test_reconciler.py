@@ -77,7 +77,12 @@ def test_a_throttle_changed_in_aws_is_drift_settled_by_pushing_ours(
     assert premium.sync_status == SyncStatus.DRIFTED
     assert premium.drift is not None
     assert premium.drift["differences"] == [
-        {"field": "throttle", "ours": "50 req/s, burst 100", "aws": "999 req/s, burst 100"}
+        {
+            "field": "throttle",
+            "ours": "50 req/s, burst 100",
+            "aws": "999 req/s, burst 100",
+            "where": "us-east-1",
+        }
     ]
 
     drift_push_ours(actor=None, obj=premium)
@@ -160,7 +165,8 @@ def test_a_key_moved_between_plans_in_aws_is_drift(
     reconcile()
     key.refresh_from_db()
     assert key.drift is not None
-    assert {"field": "usage plan", "ours": "Free", "aws": "Premium"} in key.drift["differences"]
+    moved = {"field": "usage plan", "ours": "Free", "aws": "Premium", "where": "us-east-1"}
+    assert moved in key.drift["differences"]
 
     drift_push_ours(actor=None, obj=key)
     settle()
@@ -223,13 +229,13 @@ def test_a_sync_that_ran_while_aws_was_read_is_not_called_drift(
 ) -> None:
     from django.utils import timezone
 
-    from portal.reconcile import services
+    from portal.reconcile import places
 
     key = synced_world["keys"][0]
     apigw.update_api_key(
         apiKey=key.aws_id, patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
     )
-    real_list = services.aws.list_api_keys
+    real_list = places.aws.list_api_keys
 
     def list_then_sync() -> Any:
         listed = real_list()
@@ -237,7 +243,7 @@ def test_a_sync_that_ran_while_aws_was_read_is_not_called_drift(
         ApiKey.objects.filter(pk=key.pk).update(sync_attempted_at=timezone.now())
         return listed
 
-    monkeypatch.setattr(services.aws, "list_api_keys", list_then_sync)
+    monkeypatch.setattr(places.aws, "list_api_keys", list_then_sync)
     report = reconcile()
     assert report.drifted == []
     key.refresh_from_db()
