@@ -17,10 +17,13 @@ duplicate delivery can never count anything twice:
 - **settle** (T = just before the old key is deleted): takes off what the old key used
   during the overlap, so old + new never exceed one quota.
 
-`rotation_state` (on the new key) holds each step's snapshot — `{"plan", "period_start",
-"old_remaining", "read_at"}` — plus, once UpdateUsage answered, `applied` (the remaining set),
-`new_used` and `applied_at`; `done` when nothing is left to do. A step already applied is
-never sent again; one not known to be applied is recomputed from its snapshot and fresh usage.
+Each account and region of the tier meters its own quota, so both steps run in each place,
+with the old and the new key's copies there. `rotation_state` (on the new key) holds each
+step's snapshot — `{"plan", "period_start", "old_remaining", "read_at"}` — plus, once
+UpdateUsage answered, `applied` (the remaining set), `new_used` and `applied_at`: the tier's
+first place's at the top, another's under `places["connection id:region"]`; `done` when
+nothing is left to do. A step already applied is never sent again; one not known to be
+applied is recomputed from its snapshot and fresh usage.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from keys.models import ApiKey, RevokeReason
+from keys.rotation_places import QuotaPlace, quota_places, steps_of
 from keys.services import unique_key_name
 from keys.sync import push_key
 from plans.models import Plan, Subscription
 from portal.access import require_key_manager
 from portal.audit.services import audit
 from portal.aws import usage as aws_usage
+from portal.aws.location import at
 from portal.errors import NotReady, Refused, TransientSyncError
 from portal.sync import bump_desired_version, enqueue_on_commit, object_lock, schedule_sync
 
@@ -193,19 +198,24 @@ def _plan_of(key: ApiKey) -> Plan | None:
     return subscription.plan if subscription else None
 
 
-def _usage(plan: Plan, key_aws_id: str, start: datetime.date, today: datetime.date) -> list[Any]:
+def _usage(
+    place: QuotaPlace, key_aws_id: str, start: datetime.date, today: datetime.date
+) -> list[Any]:
     """[(used, remaining)] per day of the period so far for one key (GetUsage keyId=…)."""
-    days = aws_usage.usage_of_key(plan.aws_id, key_aws_id, start, today)
+    with at(place.location):
+        days = aws_usage.usage_of_key(place.plan_aws_id, key_aws_id, start, today)
     if not days:
-        raise TransientSyncError("API Gateway has no usage for the key in its usage plan yet.")
+        raise TransientSyncError(
+            f"API Gateway has no usage for the key in its usage plan in {place.location.label} yet."
+        )
     return days
 
 
-def _snapshot(plan: Plan, old: ApiKey, today: datetime.date) -> dict[str, Any]:
+def _snapshot(plan: Plan, place: QuotaPlace, today: datetime.date) -> dict[str, Any]:
     start = _period_start(plan.quota_period, today)
-    days = _usage(plan, old.aws_id, start, today)
+    days = _usage(place, place.old_aws_id, start, today)
     return {
-        "plan": plan.aws_id,
+        "plan": place.plan_aws_id,
         "period_start": start.isoformat(),
         "old_remaining": days[-1][1],
         "read_at": timezone.now().isoformat(),
@@ -217,28 +227,32 @@ def _save(new: ApiKey, state: dict[str, Any]) -> None:
     new.rotation_state = state
 
 
-def _apply(new: ApiKey, plan: Plan, step: dict[str, Any], today: datetime.date) -> None:
+def _apply(place: QuotaPlace, step: dict[str, Any], today: datetime.date) -> None:
     """UpdateUsage: the new key's remaining := snapshot's old remaining - new key's use."""
     start = datetime.date.fromisoformat(step["period_start"])
-    new_used = sum(used for used, _ in _usage(plan, new.aws_id, start, today))
+    new_used = sum(used for used, _ in _usage(place, place.new_aws_id, start, today))
     target = max(0, int(step["old_remaining"]) - new_used)
-    aws_usage.set_remaining_quota(plan.aws_id, new.aws_id, target)
+    with at(place.location):
+        aws_usage.set_remaining_quota(place.plan_aws_id, place.new_aws_id, target)
     step.update(applied=target, new_used=new_used, applied_at=timezone.now().isoformat())
 
 
-def _current(step: Any, plan: Plan, today: datetime.date) -> bool:
-    """A snapshot of this usage plan's current quota period."""
+def _current(step: Any, plan: Plan, place: QuotaPlace, today: datetime.date) -> bool:
+    """A snapshot of this place's usage plan and current quota period."""
     return (
         isinstance(step, dict)
-        and step.get("plan") == plan.aws_id
+        and step.get("plan") == place.plan_aws_id
         and step.get("period_start") == _period_start(plan.quota_period, today).isoformat()
     )
 
 
 def advance(new_pk: int) -> str:
-    """Do the quota step that is due for the rotation that made key `new_pk`; what it did.
+    """Do the quota step that is due for the rotation that made key `new_pk`, in every account
+    and region of its tier (each meters its own quota); what it did.
 
     Raises TransientSyncError (AWS failed, or a key is not there yet) for the caller to retry.
+    Each place's step is saved as soon as it is applied, so a retry after one region failed
+    sends nothing again where it was applied.
     """
     with object_lock(f"rotation:{new_pk}", ttl_seconds=120) as acquired:
         if not acquired:
@@ -254,34 +268,48 @@ def advance(new_pk: int) -> str:
             if old.is_revoked:
                 _save(new, {**state, "done": now.isoformat()})
             return "no quota"
-        if not plan.aws_id or not new.aws_id or new.synced_version < 1:
+        places = quota_places(plan, old, new)
+        if not places or new.synced_version < 1 or any(not p.new_aws_id for p in places):
             raise TransientSyncError("the new key has not reached its usage plan yet")
-        settle = state.get("settle")
-        if isinstance(settle, dict):
-            if "applied_at" not in settle and "old_remaining" in settle:
-                if _current(settle, plan, today):
-                    _apply(new, plan, settle, today)
-                else:  # a new period began since: both keys started afresh, the old one is gone
-                    settle["lapsed"] = True
-            _save(new, {**state, "settle": settle, "done": now.isoformat()})
-            return "settle skipped" if "skipped" in settle else "settled"
+        if isinstance(state.get("settle"), dict):
+            outcome = "settled"
+            for place in places:
+                settle = steps_of(state, place).get("settle")
+                if not isinstance(settle, dict):
+                    continue  # a place the tier took on after the final reading
+                if "applied_at" not in settle and "old_remaining" in settle:
+                    if _current(settle, plan, place, today):
+                        _apply(place, settle, today)
+                    else:  # a new period began since: both keys started afresh, the old is gone
+                        settle["lapsed"] = True
+                    _save(new, state)
+                if place.first and "skipped" in settle:
+                    outcome = "settle skipped"
+            _save(new, {**state, "done": now.isoformat()})
+            return outcome
         if old.is_revoked:
             return "waiting for the old key's final reading"
-        carry: dict[str, Any] = state.get("carry") or {}
-        if _current(carry, plan, today) and "applied_at" in carry:
-            return "carried"
-        if not _current(carry, plan, today):
-            if not old.aws_id:
-                return "old key not in API Gateway"
-            carry = _snapshot(plan, old, today)
-            _save(new, {**state, "carry": carry})  # before UpdateUsage: a retry reuses it
-        _apply(new, plan, carry, today)
-        _save(new, {**state, "carry": carry})
-        return "carried"
+        outcome = "carried"
+        for place in places:
+            steps = steps_of(state, place)
+            carry: dict[str, Any] = steps.get("carry") or {}
+            if _current(carry, plan, place, today) and "applied_at" in carry:
+                continue
+            if not _current(carry, plan, place, today):
+                if not place.old_aws_id:
+                    outcome = "old key not in API Gateway" if place.first else outcome
+                    continue  # nothing to carry there: the old key was never metered there
+                carry = _snapshot(plan, place, today)
+                steps["carry"] = carry
+                _save(new, state)  # before UpdateUsage: a retry reuses it
+            _apply(place, carry, today)
+            _save(new, state)
+        return outcome
 
 
 def read_final_usage(old: ApiKey) -> None:
-    """Before a rotated-out key is deleted: store its remaining for the settle step.
+    """Before a rotated-out key is deleted: store its remaining in each place for the settle
+    step.
 
     Raises TransientSyncError while API Gateway does not answer (the deletion retries), for at
     most FINAL_READ_PATIENCE; then the settle is skipped so the key is deleted all the same.
@@ -297,19 +325,25 @@ def read_final_usage(old: ApiKey) -> None:
         if "settle" in state or "done" in state:
             return
         plan = _plan_of(new)
-        if plan is None or plan.quota_limit is None or not plan.aws_id:
+        if plan is None or plan.quota_limit is None:
             return
-        if not old.aws_id:
-            _save(new, {**state, "settle": {"skipped": "the old key never reached API Gateway"}})
+        places = quota_places(plan, old, new)
+        if not places:
             return
-        try:
-            settle = _snapshot(plan, old, timezone.now().date())
-        except TransientSyncError as exc:
-            if old.revoked_at and timezone.now() - old.revoked_at < FINAL_READ_PATIENCE:
-                raise
-            logger.warning("rotation of key %s: final usage unreadable (%s)", old.pk, exc)
-            settle = {"skipped": f"API Gateway did not answer GetUsage: {exc}"[:500]}
-        _save(new, {**state, "settle": settle})
+        today = timezone.now().date()
+        for place in places:
+            steps = steps_of(state, place)
+            if not place.old_aws_id:
+                steps["settle"] = {"skipped": "the old key never reached API Gateway"}
+                continue
+            try:
+                steps["settle"] = _snapshot(plan, place, today)
+            except TransientSyncError as exc:
+                if old.revoked_at and timezone.now() - old.revoked_at < FINAL_READ_PATIENCE:
+                    raise
+                logger.warning("rotation of key %s: final usage unreadable (%s)", old.pk, exc)
+                steps["settle"] = {"skipped": f"API Gateway did not answer GetUsage: {exc}"[:500]}
+        _save(new, state)
 
 
 def push_key_keeping_quota(key: ApiKey) -> None:

@@ -2,8 +2,8 @@
 
 Reading: `api_metrics` fetches every series of a dashboard - per stage Count, 4XXError and
 5XXError (Sum) and Latency and IntegrationLatency (p50, p90, p99, Average) - in ONE
-GetMetricData call (more only past 500 queries, AWS's limit per call, or when AWS pages the
-answer with NextToken).
+GetMetricData call per account and region (CloudWatch answers for one of each; more only past
+500 queries, AWS's limit per call, or when AWS pages the answer with NextToken).
 
 Writing: `publish_api_metrics` sends PutMetricData in batches of at most 1,000 datums (AWS's
 limit per call) and at most 150 distinct values per datum. Only the local traffic simulator
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from portal.aws.clients import cloudwatch
 from portal.aws.errors import aws_errors
+from portal.aws.location import Location, at
 
 NAMESPACE = "AWS/ApiGateway"
 MAX_QUERIES_PER_CALL = 500  # GetMetricData
@@ -49,11 +51,19 @@ SERIES_KEYS = tuple(key for key, *_ in SERIES)
 
 @dataclass(frozen=True, order=True)
 class StageDims:
-    """One API stage as CloudWatch names it: the `ApiName` and `Stage` dimensions."""
+    """One API stage as CloudWatch names it: the `ApiName` and `Stage` dimensions, in its
+    account (`place`: which one, "" the process's own) and region, where its metrics are.
+
+    `location` says how to reach that account (None: the current location's credentials);
+    `where` names the place on pages. Neither is part of the stage's identity.
+    """
 
     region: str
     api_name: str
     stage_name: str
+    place: str = ""
+    location: Location | None = field(default=None, compare=False)
+    where: str = field(default="", compare=False)
 
     @property
     def dimensions(self) -> list[dict[str, str]]:
@@ -136,16 +146,19 @@ def api_metrics(
 ) -> ApiMetrics:
     """Every dashboard series of `stages` from `start` to `end` in `period`-second buckets.
 
-    One GetMetricData call per region for up to 500 queries (11 per stage), following NextToken.
+    One GetMetricData call per account and region for up to 500 queries (11 per stage),
+    following NextToken; each stage's in its own place (`StageDims.location`).
     Raises TransientSyncError / PermanentSyncError (portal.aws.errors) when AWS fails.
     """
-    by_region: dict[str, list[StageDims]] = {}
+    # GetMetricData answers for one account and region: one batch per place.
+    by_place: dict[tuple[str, str], list[StageDims]] = {}
     for stage in sorted(set(stages)):
-        by_region.setdefault(stage.region, []).append(stage)
+        by_place.setdefault((stage.place, stage.region), []).append(stage)
     found: dict[tuple[StageDims, str], MetricSeries] = {}
     calls = 0
-    for region, region_stages in by_region.items():
-        queries = _queries(region_stages, period)
+    for (_, region), place_stages in by_place.items():
+        location = place_stages[0].location
+        queries = _queries(place_stages, period)
         for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
             chunk = queries[first : first + MAX_QUERIES_PER_CALL]
             by_id = {query_id: series for query_id, series, _ in chunk}
@@ -159,7 +172,7 @@ def api_metrics(
                 }
                 if token:
                     params["NextToken"] = token
-                with aws_errors():
+                with aws_errors(), at(location) if location else nullcontext():
                     page = cloudwatch(region).get_metric_data(**params)
                 calls += 1
                 for result in page.get("MetricDataResults", []):
@@ -232,7 +245,7 @@ def publish_api_metrics(stage: StageDims, points: Iterable[PeriodMetrics]) -> in
     def flush() -> None:
         nonlocal calls, batch, batch_values
         if batch:
-            with aws_errors():
+            with aws_errors(), at(stage.location) if stage.location else nullcontext():
                 cloudwatch(stage.region).put_metric_data(
                     Namespace=NAMESPACE, MetricData=cast(Any, batch)
                 )

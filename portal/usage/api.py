@@ -34,8 +34,8 @@ from portal.rest.viewsets import ETagMixin, ScopedViewSet, request_ip
 from portal.usage import metrics as usage_metrics
 from portal.usage.models import UsageDay
 from portal.usage.periods import resets_at
+from portal.usage.quota import grant_extra_quota
 from portal.usage.selectors import CustomerUsage, usage_summaries
-from portal.usage.services import grant_extra_quota
 
 # --- usage days ---------------------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ class UsageDaySerializer(serializers.ModelSerializer[UsageDay]):
 
     class Meta:
         model = UsageDay
-        fields = ["key", "key_name", "tier", "date", "used", "remaining"]
+        fields = ["key", "key_name", "tier", "date", "region", "used", "remaining"]
         read_only_fields = fields
 
 
@@ -55,10 +55,11 @@ class UsageDayFilter(django_filters.FilterSet):
     key = django_filters.UUIDFilter(field_name="key__public_id")
     customer = IdFilter(field_name="key__customer_id")
     tier = django_filters.CharFilter(field_name="plan__slug")
+    region = django_filters.CharFilter(field_name="region")
 
     class Meta:
         model = UsageDay
-        fields = ["key", "customer", "tier"]
+        fields = ["key", "customer", "tier", "region"]
 
 
 # `from` and `to` are the query parameters' names; `from` cannot be a class attribute.
@@ -73,8 +74,9 @@ UsageDayFilter.base_filters["to"] = django_filters.DateFilter(
 @extend_schema_view(
     list=extend_schema(
         summary="Requests per key per UTC day, as API Gateway metered them (GetUsage)",
-        description="Filter with `key` (a key id), `from` and `to` (inclusive dates). Days "
-        "without a request have no row.",
+        description="Filter with `key` (a key id), `from` and `to` (inclusive dates) and "
+        "`region`. One row per key, day and account and region the key's tier covers (API "
+        "Gateway meters each apart); days without a request have no row.",
     )
 )
 class UsageDayViewSet(mixins.ListModelMixin, ScopedViewSet):
@@ -88,12 +90,26 @@ class UsageDayViewSet(mixins.ListModelMixin, ScopedViewSet):
 # --- the summary --------------------------------------------------------------------------------
 
 
+class RegionUsageSerializer(serializers.Serializer[Any]):
+    where = serializers.CharField(help_text="“eu-west-1”, or “Partner · us-east-1”.")
+    used = serializers.IntegerField(help_text="This period, in this account and region.")
+    remaining = serializers.IntegerField(
+        allow_null=True, help_text="Quota left there: each region meters a quota of its own."
+    )
+
+
 class KeyUsageSerializer(serializers.Serializer[Any]):
     key = serializers.UUIDField(source="key.public_id")
     name = serializers.CharField(source="key.name")
-    used = serializers.IntegerField()
+    used = serializers.IntegerField(help_text="This period, summed over every region.")
     remaining = serializers.IntegerField(
-        allow_null=True, help_text="Quota left this period, as API Gateway last reported it."
+        allow_null=True,
+        help_text="Quota left this period, as API Gateway last reported it; for a key in "
+        "several regions, the smallest of theirs (see `regions`).",
+    )
+    regions = RegionUsageSerializer(
+        many=True,
+        help_text="Per account and region, for a key metered in more than one; else empty.",
     )
 
 
@@ -191,10 +207,21 @@ class MetricTotalsSerializer(serializers.Serializer[Any]):
     errors_5xx = serializers.IntegerField()
 
 
+class PlaceTotalsSerializer(serializers.Serializer[Any]):
+    where = serializers.CharField(help_text="“eu-west-1”, or “Partner · us-east-1”.")
+    stages = serializers.IntegerField(help_text="Stages offered to tiers there.")
+    requests = serializers.IntegerField()
+    errors_4xx = serializers.IntegerField()
+    errors_5xx = serializers.IntegerField()
+
+
 class MetricsStageSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(source="pk")
     ref = serializers.SerializerMethodField(help_text="“API name/stage”.")
     region = serializers.CharField()
+    where = serializers.CharField(
+        help_text="Its region, with the connection's name outside the default."
+    )
     api_name = serializers.CharField()
     stage_name = serializers.CharField()
 
@@ -219,6 +246,11 @@ class MetricsSerializer(serializers.Serializer[Any]):
     )
     totals = MetricTotalsSerializer(allow_null=True)
     points = MetricPointSerializer(many=True)
+    regions = PlaceTotalsSerializer(
+        many=True,
+        help_text="Every offered stage's requests and errors over the range, per account and "
+        "region (CloudWatch reads each apart); empty while CloudWatch has not answered.",
+    )
 
 
 CLOUDWATCH_DOWN = {
@@ -266,10 +298,9 @@ class MetricsView(ETagMixin, APIView):
                     {"stage": [f"Stage {wanted} is not offered to tiers (see /api/v1/stages)."]}
                 )
         wait = usage_metrics.ERROR_CACHE_SECONDS
+        every = usage_metrics.stage_dims(stages)
         try:
-            fetched = usage_metrics.fetch_api_metrics(
-                [usage_metrics.dims(stage) for stage in stages], chosen
-            )
+            fetched = usage_metrics.fetch_api_metrics(every, chosen)
         except (TransientSyncError, PermanentSyncError) as exc:  # portal.aws speaks only these
             raise ServiceUnavailable(f"CloudWatch did not answer: {exc}", wait=wait) from exc
         if fetched.error:
@@ -288,6 +319,9 @@ class MetricsView(ETagMixin, APIView):
             "fetched_at": fetched.fetched_at,
             "totals": shown,
             "points": shown.rows if shown else [],
+            "regions": usage_metrics.place_totals(fetched.metrics, every)
+            if fetched.metrics is not None
+            else [],
         }
         return Response(MetricsSerializer(body).data)
 
@@ -319,7 +353,7 @@ class ExtraQuotaView(APIView):
 
     @extend_schema(
         summary="Grant a key extra quota for the current period (admin)",
-        description="The console's “Grant extra quota” (portal.usage.services."
+        description="The console's “Grant extra quota” (portal.usage.quota."
         "grant_extra_quota): API Gateway's UpdateUsage raises what the key may make until its "
         "quota resets; audited as `key.quota_extended`. A key whose tier has no quota, a key "
         "not in API Gateway (yet), a revoked key or an AWS refusal is a **400** that says so, "

@@ -18,8 +18,8 @@ from portal.access import admin_required, customer_required, staff_required
 from portal.customers.models import Customer
 from portal.http import client_ip
 from portal.usage.periods import resets_at
+from portal.usage.quota import ExtraQuotaRefused, grant_extra_quota
 from portal.usage.selectors import SERIES_DAYS, customer_usage, usage_rows_for_csv
-from portal.usage.services import ExtraQuotaRefused, grant_extra_quota
 
 MAX_EXTRA = 2_147_483_647  # API Gateway's quotas are 32-bit integers
 
@@ -35,7 +35,8 @@ def usage_page(request: HttpRequest, customer: Customer) -> HttpResponse:
 
 @customer_required
 def usage_csv(request: HttpRequest, customer: Customer) -> HttpResponse:
-    """The last 30 days of the customer's own keys, one row per key and day with requests."""
+    """The last 30 days of the customer's own keys, one row per key, day and region with
+    requests."""
     today = timezone.now().date()
     start = today - datetime.timedelta(days=SERIES_DAYS - 1)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -44,9 +45,11 @@ def usage_csv(request: HttpRequest, customer: Customer) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     writer = csv.writer(response)
-    writer.writerow(["date", "key", "requests", "remaining"])
-    for day, key, requests, remaining in usage_rows_for_csv(customer, start, today):
-        writer.writerow([day.isoformat(), key, requests, "" if remaining is None else remaining])
+    writer.writerow(["date", "key", "requests", "remaining", "region"])
+    for day, key, requests, remaining, where in usage_rows_for_csv(customer, start, today):
+        writer.writerow(
+            [day.isoformat(), key, requests, "" if remaining is None else remaining, where]
+        )
     return response
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from plans.models import ApiStage
 from portal.aws import metrics as aws_metrics
 from portal.aws.metrics import ApiMetrics, StageDims
+from portal.connections.locations import location_of
 from portal.errors import PermanentSyncError, TransientSyncError
 from portal.usage.models import UsageDay
 from portal.usage.periods import period_bounds
@@ -77,7 +78,9 @@ class Fetched:
 
 
 def _cache_key(stages: Sequence[StageDims], chosen: Range) -> str:
-    names = "|".join(f"{s.region}/{s.api_name}/{s.stage_name}" for s in sorted(set(stages)))
+    names = "|".join(
+        f"{s.place}/{s.region}/{s.api_name}/{s.stage_name}" for s in sorted(set(stages))
+    )
     digest = hashlib.sha256(names.encode()).hexdigest()[:24]
     return f"tollgate:api-metrics:{chosen.key}:{chosen.period}:{digest}"
 
@@ -195,13 +198,81 @@ def stage_metrics(metrics: ApiMetrics, stage: StageDims) -> StageMetrics:
     return shaped
 
 
+@dataclass(frozen=True)
+class PlaceTotals:
+    """What the stages of one account and region served over the range."""
+
+    where: str
+    stages: int
+    requests: int
+    errors_4xx: int
+    errors_5xx: int
+
+
+def place_totals(metrics: ApiMetrics, stages: Sequence[StageDims]) -> list[PlaceTotals]:
+    """Requests, 4XX and 5XX per account and region (each stage counted in its own), in the
+    order the places first appear; the page adds a line for all of them."""
+    grouped: dict[tuple[str, str], list[StageMetrics]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for stage in stages:
+        if (stage, "count") not in metrics.series:
+            continue  # not asked for in this answer
+        place = (stage.place, stage.region)
+        grouped.setdefault(place, []).append(stage_metrics(metrics, stage))
+        names.setdefault(place, stage.where or stage.region)
+    return [
+        PlaceTotals(
+            where=names[place],
+            stages=len(shaped),
+            requests=sum(s.requests for s in shaped),
+            errors_4xx=sum(s.errors_4xx for s in shaped),
+            errors_5xx=sum(s.errors_5xx for s in shaped),
+        )
+        for place, shaped in grouped.items()
+    ]
+
+
+def all_places(totals: Sequence[PlaceTotals]) -> PlaceTotals:
+    return PlaceTotals(
+        where="All regions",
+        stages=sum(t.stages for t in totals),
+        requests=sum(t.requests for t in totals),
+        errors_4xx=sum(t.errors_4xx for t in totals),
+        errors_5xx=sum(t.errors_5xx for t in totals),
+    )
+
+
 def dashboard_stages() -> list[ApiStage]:
     """The stages tiers may cover (offered by an admin) that AWS still has."""
-    return list(ApiStage.objects.filter(available=True, missing_since__isnull=True))
+    return list(
+        ApiStage.objects.filter(available=True, missing_since__isnull=True).select_related(
+            "connection"
+        )
+    )
 
 
 def dims(stage: ApiStage) -> StageDims:
-    return StageDims(stage.region, stage.api_name, stage.stage_name)
+    """The stage as its metrics are keyed (enough to find its series, not to fetch them)."""
+    return StageDims(
+        stage.region, stage.api_name, stage.stage_name, place=str(stage.connection_id or "")
+    )
+
+
+def stage_dims(stages: Sequence[ApiStage]) -> list[StageDims]:
+    """The stages as fetched: each with the account and region its metrics are read in. A stage
+    without a connection was found with the settings' credentials, and is read with them (no
+    query: the page's count stays flat)."""
+    return [
+        StageDims(
+            stage.region,
+            stage.api_name,
+            stage.stage_name,
+            place=str(stage.connection_id or ""),
+            location=location_of(stage.connection, stage.region),
+            where=stage.where,
+        )
+        for stage in stages
+    ]
 
 
 # --- per-key figures from the database ------------------------------------------------------
@@ -261,7 +332,7 @@ def refresh_api_metrics(range_keys: Sequence[str]) -> dict[str, Fetched]:
     Warming the default range every minute means no viewer ever waits for CloudWatch, at one
     GetMetricData call a minute whether anybody looks or not.
     """
-    stages = [dims(stage) for stage in dashboard_stages()]
+    stages = stage_dims(dashboard_stages())
     fetched: dict[str, Fetched] = {}
     for key in range_keys:
         chosen = RANGES[key]

@@ -21,6 +21,7 @@ from portal.customers.models import Customer
 from portal.usage.forecast import Forecast, forecast
 from portal.usage.models import UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds, resets_at
+from portal.usage.regions import Place, RegionUsage, Row, regions_of, where_of
 
 SERIES_DAYS = 30  # the daily chart and table (and the forecast's window: portal.usage.forecast)
 WARN_PERCENT = 80
@@ -29,13 +30,26 @@ WARN_PERCENT = 80
 @dataclass
 class KeyUsage:
     key: ApiKey
-    used: int  # this period, on any tier
-    quota: int | None  # the current tier's
-    remaining: int | None
+    used: int  # this period, on any tier, summed over every account and region
+    quota: int | None  # the current tier's, per key in each account and region
+    remaining: int | None  # the smallest of its regions' (`remaining_where` names it)
     percent: float | None
     forecast: Forecast | None  # from whole days only (portal.usage.forecast); None: no quota
     has_data: bool  # any UsageDay row in the period or the chart's window
     daily: list[int] = field(default_factory=list)  # one figure per day of the series
+    places: list[RegionUsage] = field(default_factory=list)  # one per region it was used in
+
+    @property
+    def regions(self) -> list[RegionUsage]:
+        """The per-region breakdown, only for a key metered in more than one region."""
+        return self.places if len(self.places) > 1 else []
+
+    @property
+    def remaining_where(self) -> str:
+        """The region with the least left, when there are several."""
+        if not self.regions or self.remaining is None:
+            return ""
+        return min(self.regions, key=lambda r: r.remaining or 0).where
 
     @property
     def exhausted(self) -> bool:
@@ -53,6 +67,8 @@ class KeyUsage:
     @property
     def extended(self) -> bool:
         """API Gateway reports more left than quota - used: extra quota was granted (UpdateUsage)."""
+        if self.regions:
+            return any(region.extended for region in self.regions)
         if self.remaining is None or self.quota is None:
             return False
         return self.remaining > max(0, self.quota - self.used)
@@ -114,9 +130,10 @@ def _key_label(key: ApiKey) -> str:
     return f"{key.name} (revoked)" if key.is_revoked else key.name
 
 
-def _by_lineage(keys: list[ApiKey], daily: dict[int, dict[datetime.date, int]]) -> list[ApiKey]:
-    """One line per key lineage (keys.rotation): a rolled key's days are added to its
-    successor's, so its line continues across the rotation. No query: the keys are read."""
+def _by_lineage(keys: list[ApiKey], *figures: dict[int, dict[Any, int]]) -> list[ApiKey]:
+    """One line per key lineage (keys.rotation): a rolled key's figures (per day, per place)
+    are added to its successor's, so its line continues across the rotation. No query: the
+    keys are read."""
     successor = {key.rotated_from_id: key.pk for key in keys if key.rotated_from_id}
     folded: set[int] = set()
     for key in keys:
@@ -125,9 +142,10 @@ def _by_lineage(keys: list[ApiKey], daily: dict[int, dict[datetime.date, int]]) 
             head = successor[head]
         if head != key.pk:
             folded.add(key.pk)
-            into = daily[head]
-            for day, used in daily.pop(key.pk, {}).items():
-                into[day] = into.get(day, 0) + used
+            for by_key in figures:
+                into = by_key[head]
+                for at, used in by_key.pop(key.pk, {}).items():
+                    into[at] = into.get(at, 0) + used
     return [key for key in keys if key.pk not in folded]
 
 
@@ -176,14 +194,28 @@ def usage_summaries(
         .order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-pk")
     ):  # query 2
         keys[key.customer_id].append(key)
-    rows: dict[int, list[tuple[int, int, datetime.date, int, int]]] = defaultdict(list)
-    for customer_id, key_id, plan_id, day, used, remaining in (
+    rows: dict[int, list[Row]] = defaultdict(list)
+    for customer_id, key_id, plan_id, day, used, remaining, connection_id, region, *connection in (
         UsageDay.objects.filter(key__customer_id__in=ids, date__gte=earliest, date__lte=today)
-        .values_list("key__customer_id", "key_id", "plan_id", "date", "used", "remaining")
+        .values_list(
+            "key__customer_id",
+            "key_id",
+            "plan_id",
+            "date",
+            "used",
+            "remaining",
+            "connection_id",
+            "region",
+            "connection__name",
+            "connection__is_default",
+        )
         .order_by()
     ):  # query 3
         if day >= since[customer_id]:
-            rows[customer_id].append((key_id, plan_id, day, used, remaining))
+            where = where_of(region, str(connection[0] or ""), bool(connection[1]))
+            rows[customer_id].append(
+                Row(key_id, plan_id, day, used, remaining, (connection_id, region), where)
+            )
 
     return [
         _customer_usage(
@@ -215,7 +247,7 @@ def _customer_usage(
     customer: Customer,
     plan: Plan | None,
     keys: list[ApiKey],
-    rows: list[tuple[int, int, datetime.date, int, int]],
+    rows: list[Row],
     *,
     today: datetime.date,
     now: datetime.datetime,
@@ -227,25 +259,45 @@ def _customer_usage(
     series_start = today - datetime.timedelta(days=SERIES_DAYS - 1)
 
     daily: dict[int, dict[datetime.date, int]] = defaultdict(dict)
-    today_remaining: dict[int, int] = {}
-    for key_id, plan_id, day, day_used, day_remaining in rows:
-        daily[key_id][day] = day_used
-        if day == today and plan is not None and plan_id == plan.pk:
-            today_remaining[key_id] = day_remaining
+    # Per key and place: what it used this period, and API Gateway's remaining there today.
+    place_used: dict[int, dict[Place, int]] = defaultdict(dict)
+    today_remaining: dict[int, dict[Place, int]] = defaultdict(dict)
+    wheres: dict[Place, str] = {}
+    for row in rows:
+        by_day = daily[row.key_id]
+        by_day[row.day] = by_day.get(row.day, 0) + row.used  # summed over places
+        if period_start <= row.day <= today:
+            used_there = place_used[row.key_id]
+            used_there[row.place] = used_there.get(row.place, 0) + row.used
+            wheres[row.place] = row.where
+        if row.day == today and plan is not None and row.plan_id == plan.pk:
+            today_remaining[row.key_id][row.place] = row.remaining
 
-    keys = _by_lineage(keys, daily)
+    keys = _by_lineage(keys, daily, place_used)
     days = [series_start + datetime.timedelta(days=i) for i in range(SERIES_DAYS)]
     effective_quota = _effective_quota(plan, period_start)
+    has_quota = quota is not None and effective_quota is not None and reset is not None
 
     everything: list[KeyUsage] = []
     for key in keys:
         by_day = daily.get(key.pk, {})
         used = sum(n for day, n in by_day.items() if period_start <= day <= today)
+        places = regions_of(
+            place_used.get(key.pk, {}),
+            today_remaining[key.pk],
+            wheres,
+            quota=quota,
+            period_quota=effective_quota if has_quota else None,
+        )
         remaining: int | None = None
         percent: float | None = None
         outlook: Forecast | None = None
-        if quota is not None and effective_quota is not None and reset is not None:
-            remaining = today_remaining.get(key.pk, max(0, effective_quota - used))
+        if has_quota and quota is not None and effective_quota is not None:
+            # Each region has a quota of its own: the key runs out first where least is left.
+            remaining = min(
+                (r.remaining for r in places if r.remaining is not None),
+                default=max(0, effective_quota - used),
+            )
             percent = used * 100 / quota
             outlook = forecast(
                 daily=by_day,
@@ -265,6 +317,7 @@ def _customer_usage(
                 forecast=outlook,
                 has_data=bool(by_day),
                 daily=[by_day.get(day, 0) for day in days],
+                places=places,
             )
         )
 
@@ -300,23 +353,27 @@ def _effective_quota(plan: Plan | None, period_start: datetime.date) -> int | No
 
 def usage_rows_for_csv(
     customer: Customer, start: datetime.date, end: datetime.date
-) -> list[tuple[datetime.date, str, int, int | None]]:
-    """(date, key, requests, remaining) for every recorded day of the customer's own keys.
+) -> list[tuple[datetime.date, str, int, int | None, str]]:
+    """(date, key, requests, remaining, region) for every recorded day of the customer's own
+    keys, one row per account and region the key was metered in.
 
     `remaining` is None for a day on a tier without quota (API Gateway reports 0 there).
     """
     rows = (
         UsageDay.objects.filter(key__customer=customer, date__gte=start, date__lte=end)
-        .select_related("key", "plan")
+        .select_related("key", "plan", "connection")
         .only(
             "date",
             "used",
             "remaining",
+            "region",
             "key__name",
             "key__revoked_at",
             "plan__quota_limit",
+            "connection__name",
+            "connection__is_default",
         )
-        .order_by("date", "key__name", "key_id")
+        .order_by("date", "key__name", "key_id", "connection_id", "region")
     )
     return [
         (
@@ -324,6 +381,11 @@ def usage_rows_for_csv(
             _key_label(row.key),
             row.used,
             row.remaining if row.plan.quota_limit is not None else None,
+            where_of(
+                row.region,
+                row.connection.name if row.connection else None,
+                row.connection.is_default if row.connection else None,
+            ),
         )
         for row in rows
     ]

@@ -1,8 +1,10 @@
 """Collect per-key usage from API Gateway into UsageDay rows, and send quota alerts.
 
-Pages read UsageDay, never AWS. Collection is incremental: a run re-reads yesterday and today
-(the only days whose figures can still change), plus the whole current quota period the first
-time a tier's period is collected, so `remaining` and the period totals are right at once.
+Pages read UsageDay, never AWS. A tier is a usage plan in each account and region it covers,
+each metering its own quota: each is read there, into rows of its own (one per key, day and
+place). Collection is incremental: a run re-reads yesterday and today (the only days whose
+figures can still change), plus the whole current quota period the first time a tier's period
+is collected in a place, so `remaining` and the period totals are right at once.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from keys.models import ApiKey
-from plans.models import Plan, QuotaPeriod, Subscription, active_subscription_through
-from portal.audit.services import audit
+from keys.models import ApiKey, KeyCopy
+from plans.models import Plan, PlanCopy, QuotaPeriod, active_subscription_through
 from portal.aws import usage as aws_usage
+from portal.aws.location import at
+from portal.connections.locations import Locations
 from portal.customers.models import Membership, MembershipRole
-from portal.errors import PermanentSyncError, Refused, TransientSyncError
+from portal.errors import PermanentSyncError, TransientSyncError
 from portal.sync import object_lock
 from portal.usage.models import QuotaAlert, UsageDay
 from portal.usage.periods import ONE_DAY, period_bounds, resets_at
@@ -40,72 +43,156 @@ ALERT_THRESHOLDS = (80, 100)
 @dataclass
 class CollectionResult:
     tiers: int = 0
-    keys: int = 0
+    keys: int = 0  # key copies with usage, one per key and place
     rows: int = 0
     calls: int = 0
+    places: int = 0  # usage plans read: one per tier and account and region it covers
+    failed: int = 0  # usage plans AWS did not answer for (the next run reads them again)
 
 
-def _window_start(plan: Plan, today: datetime.date, backfill_days: int) -> datetime.date:
+def _window_start(copy: PlanCopy, today: datetime.date, backfill_days: int) -> datetime.date:
+    plan = copy.plan
     if backfill_days:
         start = today - datetime.timedelta(days=backfill_days - 1)
     else:
         start = today - ONE_DAY
         if plan.quota_period:
             period_start, _ = period_bounds(plan.quota_period, today)
-            if not UsageDay.objects.filter(plan=plan, date__gte=period_start).exists():
+            # Per place: a region the tier newly covers needs its period read in full too.
+            if not UsageDay.objects.filter(
+                plan=plan,
+                connection_id=copy.connection_id,
+                region=copy.region,
+                date__gte=period_start,
+            ).exists():
                 start = min(start, period_start)
     return max(start, today - datetime.timedelta(days=MAX_RANGE_DAYS - 1))
+
+
+def _keys_of(copy: PlanCopy, aws_key_ids: list[str]) -> dict[str, int]:
+    """AWS key id -> ApiKey pk, through the key copies of the usage plan's own place; a key
+    synced before copies existed is known by `ApiKey.aws_id` alone."""
+    found = dict(
+        KeyCopy.objects.filter(
+            connection_id=copy.connection_id, region=copy.region, aws_id__in=aws_key_ids
+        ).values_list("aws_id", "key_id")
+    )
+    missing = [aws_id for aws_id in aws_key_ids if aws_id not in found]
+    if missing:
+        found.update(
+            ApiKey.objects.filter(aws_id__in=missing, copies__isnull=True).values_list(
+                "aws_id", "pk"
+            )
+        )
+    return found
 
 
 def collect_usage(
     *, today: datetime.date | None = None, backfill_days: int = 0
 ) -> CollectionResult:
+    """GetUsage of every live tier's usage plan in every account and region it covers (each in
+    its own place), into one UsageDay per key, day and place."""
     today = today or timezone.now().date()
     result = CollectionResult()
-    for plan in Plan.objects.live().exclude(aws_id=""):
-        start = _window_start(plan, today, backfill_days)
-        usage, calls = aws_usage.usage_of_plan(plan.aws_id, start, today)
-        result.tiers += 1
+    copies = list(
+        PlanCopy.objects.filter(plan__in=Plan.objects.live())
+        .exclude(aws_id="")
+        .select_related("plan")
+        .order_by("plan_id", "connection_id", "region")
+    )
+    places = Locations(copy.connection_id for copy in copies)
+    tiers: set[int] = set()
+    for copy in copies:
+        location = places.at(copy.connection_id, copy.region)
+        start = _window_start(copy, today, backfill_days)
+        try:
+            with at(location):
+                usage, calls = aws_usage.usage_of_plan(copy.aws_id, start, today)
+        except (TransientSyncError, PermanentSyncError) as exc:
+            # One region down must not keep the others' figures from the pages.
+            logger.warning("usage of tier %s in %s not read: %s", copy.plan_id, location.label, exc)
+            result.failed += 1
+            continue
+        tiers.add(copy.plan_id)
+        result.places += 1
         result.calls += calls
-        key_ids = dict(ApiKey.objects.filter(aws_id__in=list(usage)).values_list("aws_id", "pk"))
-        # A key that moved here from another tier this period keeps the days it spent there:
-        # this tier reports zeros for them, which must not overwrite the other tier's rows.
-        elsewhere = set(
-            UsageDay.objects.filter(key_id__in=key_ids.values(), date__gte=start)
-            .exclude(plan=plan)
-            .values_list("key_id", "date")
-        )
-        now = timezone.now()
-        rows: list[UsageDay] = []
-        for aws_key_id, days in usage.items():
-            key_pk = key_ids.get(aws_key_id)
-            if key_pk is None:
-                continue  # a key Tollgate does not manage
-            result.keys += 1
-            for offset, (used, remaining) in enumerate(days):
-                day = start + datetime.timedelta(days=offset)
-                if used == 0 and (day != today or (key_pk, day) in elsewhere):
-                    continue  # quiet days cost no row; today's row carries `remaining`
-                rows.append(
-                    UsageDay(
-                        key_id=key_pk,
-                        plan=plan,
-                        date=day,
-                        used=used,
-                        remaining=remaining,
-                        collected_at=now,
-                    )
-                )
-        UsageDay.objects.bulk_create(
-            rows,
-            batch_size=5000,
-            update_conflicts=True,
-            unique_fields=["key", "date"],
-            update_fields=["plan", "used", "remaining", "collected_at"],
-        )
+        rows, managed = _usage_rows(copy, usage, start, today)
+        result.keys += managed
+        _store(copy, rows, start)
         result.rows += len(rows)
         note_last_use({row.key_id for row in rows if row.used > 0})
+    result.tiers = len(tiers)
     return result
+
+
+def _usage_rows(
+    copy: PlanCopy,
+    usage: dict[str, list[tuple[int, int]]],
+    start: datetime.date,
+    today: datetime.date,
+) -> tuple[list[UsageDay], int]:
+    """The rows to store, and how many of the usage plan's keys are Tollgate's."""
+    plan = copy.plan
+    key_ids = _keys_of(copy, list(usage))
+    # A key that moved here from another tier this period keeps the days it spent there:
+    # this tier reports zeros for them, which must not overwrite the other tier's rows.
+    elsewhere = set(
+        UsageDay.objects.filter(
+            key_id__in=key_ids.values(),
+            date__gte=start,
+            connection_id=copy.connection_id,
+            region=copy.region,
+        )
+        .exclude(plan=plan)
+        .values_list("key_id", "date")
+    )
+    now = timezone.now()
+    rows: list[UsageDay] = []
+    for aws_key_id, days in usage.items():
+        key_pk = key_ids.get(aws_key_id)
+        if key_pk is None:
+            continue  # a key Tollgate does not manage
+        for offset, (used, remaining) in enumerate(days):
+            day = start + datetime.timedelta(days=offset)
+            if used == 0 and (day != today or (key_pk, day) in elsewhere):
+                continue  # quiet days cost no row; today's row carries `remaining`
+            rows.append(
+                UsageDay(
+                    key_id=key_pk,
+                    plan=plan,
+                    connection_id=copy.connection_id,
+                    region=copy.region,
+                    date=day,
+                    used=used,
+                    remaining=remaining,
+                    collected_at=now,
+                )
+            )
+    return rows, len(key_ids)
+
+
+def _store(copy: PlanCopy, rows: list[UsageDay], start: datetime.date) -> None:
+    """Replace the place's rows of the same keys and days by `rows`, in one transaction.
+
+    Not an upsert (INSERT ... ON CONFLICT): the settings' default account is a null
+    connection, and SQLite's unique indexes never find two nulls equal, so a conflict there
+    would go unseen and the day would be stored twice.
+    """
+    fresh = {(row.key_id, row.date) for row in rows}
+    with transaction.atomic():
+        stale = [
+            pk
+            for pk, key_id, day in UsageDay.objects.filter(
+                key_id__in={key_id for key_id, _ in fresh},
+                date__gte=start,
+                connection_id=copy.connection_id,
+                region=copy.region,
+            ).values_list("pk", "key_id", "date")
+            if (key_id, day) in fresh
+        ]
+        for first in range(0, len(stale), 5000):
+            UsageDay.objects.filter(pk__in=stale[first : first + 5000]).delete()
+        UsageDay.objects.bulk_create(rows, batch_size=5000)
 
 
 def note_last_use(key_ids: set[int]) -> int:
@@ -247,75 +334,3 @@ def send_quota_alerts(*, today: datetime.date | None = None) -> int:
             QuotaAlert.objects.bulk_create(alerts, batch_size=1000)
             transaction.on_commit(lambda: get_connection().send_messages(emails))
         return len(crossings)
-
-
-# --- extra quota --------------------------------------------------------------------------------
-
-
-class ExtraQuotaRefused(Refused):
-    """Extra quota cannot be granted to this key now (a 400 in the API)."""
-
-
-def grant_extra_quota(*, actor: object, key: ApiKey, extra: int, ip: str | None = None) -> int:
-    """Let a key make `extra` more requests in the current quota period (UpdateUsage).
-
-    Returns the new remaining quota. Recorded in the audit trail.
-    """
-    if extra < 1 or extra > 2_147_483_647:
-        raise ExtraQuotaRefused("Grant between 1 and 2,147,483,647 extra requests.")
-    subscription = (
-        Subscription.objects.active().filter(customer=key.customer).select_related("plan").first()
-    )
-    if subscription is None or subscription.plan.quota_limit is None:
-        raise ExtraQuotaRefused("This key's tier has no quota, so there is nothing to extend.")
-    if key.is_revoked or not key.aws_id or not subscription.plan.aws_id:
-        raise ExtraQuotaRefused("The key is not in API Gateway yet (or was revoked).")
-    plan = subscription.plan
-    today = timezone.now().date()
-    period_start, _ = period_bounds(plan.quota_period, today)
-    latest = UsageDay.objects.filter(key=key, plan=plan, date=today).first()
-    # Without a row for today yet (before the day's first collection), the last collected day of
-    # this period still carries any extension granted earlier in it; UpdateUsage *replaces* the
-    # remaining quota, so starting from quota - used would silently take that extension back.
-    earlier = (
-        UsageDay.objects.filter(key=key, plan=plan, date__gte=period_start, date__lt=today)
-        .order_by("-date")
-        .first()
-        if latest is None
-        else None
-    )
-    if latest is not None:
-        remaining = latest.remaining
-    elif earlier is not None:
-        remaining = earlier.remaining
-    else:
-        used = (
-            UsageDay.objects.filter(key=key, plan=plan, date__gte=period_start).aggregate(
-                total=Sum("used")
-            )["total"]
-            or 0
-        )
-        remaining = max(0, (plan.quota_limit or 0) - used)
-    new_remaining = remaining + extra
-    try:
-        aws_usage.set_remaining_quota(plan.aws_id, key.aws_id, new_remaining)
-    except (TransientSyncError, PermanentSyncError) as exc:
-        raise ExtraQuotaRefused(f"API Gateway did not take the change: {exc}") from exc
-    UsageDay.objects.update_or_create(
-        key=key,
-        date=today,
-        defaults={"plan": plan, "remaining": new_remaining, "used": latest.used if latest else 0},
-    )
-    audit(
-        actor=actor,
-        action="key.quota_extended",
-        target=key,
-        before={"remaining": remaining},
-        after={
-            "remaining": new_remaining,
-            "extra": extra,
-            "period_start": str(period_bounds(plan.quota_period, today)[0]),
-        },
-        ip=ip,
-    )
-    return new_remaining

@@ -18,10 +18,13 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
     stages = selectors.dashboard_stages()
     selected = next((s for s in stages if str(s.pk) == request.GET.get("stage")), None)
     selected = selected or (stages[0] if stages else None)
-    fetched = selectors.fetch_api_metrics([selectors.dims(s) for s in stages], chosen)
+    every = selectors.stage_dims(stages)
+    fetched = selectors.fetch_api_metrics(every, chosen)
     shown = None
+    places: list[selectors.PlaceTotals] = []
     if fetched.metrics is not None and selected is not None:
         shown = selectors.stage_metrics(fetched.metrics, selectors.dims(selected))
+        places = selectors.place_totals(fetched.metrics, every)
     today = timezone.now().date()
     watch = selectors.quota_watch(today)
     return render(
@@ -34,6 +37,9 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
             "selected": selected,
             "fetched": fetched,
             "shown": shown,
+            # Per account and region, only when the stages are in more than one.
+            "places": places if len(places) > 1 else [],
+            "all_places": selectors.all_places(places) if len(places) > 1 else None,
             "chart": shown.chart_data(chosen.period) if shown else None,
             "top_customers": selectors.top_customers(today),
             "over_quota": [row for row in watch if row["over"]],

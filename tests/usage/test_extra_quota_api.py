@@ -1,5 +1,5 @@
 """POST /api/v1/keys/{id}/extra-quota: the console's grant-quota form
-(portal.usage.services.grant_extra_quota), with API Gateway's UpdateUsage answered here."""
+(portal.usage.quota.grant_extra_quota), with API Gateway's UpdateUsage answered here."""
 
 from __future__ import annotations
 

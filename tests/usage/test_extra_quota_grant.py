@@ -198,7 +198,7 @@ def test_a_grant_before_the_days_first_collection_keeps_an_earlier_grant(
     )
     sent: list[tuple[str, str, int]] = []
     monkeypatch.setattr(
-        "portal.usage.services.aws_usage.set_remaining_quota",
+        "portal.usage.quota.aws_usage.set_remaining_quota",
         lambda plan_id, key_id, remaining: sent.append((plan_id, key_id, remaining)),
     )
 

@@ -13,11 +13,10 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from demo.simulator import SimulationResult, simulate
+from demo.simulator import PlacedStage, SimulationResult, simulate
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
 from portal.accounts.models import User
-from portal.aws.metrics import StageDims
 from portal.usage.metrics import RANGES
 from tests.conftest import login
 from tests.fixtures.traffic import Traffic, make_traffic_customers
@@ -51,7 +50,7 @@ def simulated(traffic: Traffic, control: LocalAwsControl) -> SimulationResult:
 
 
 def _expected(
-    result: SimulationResult, stage: StageDims, at: datetime.datetime, period: int
+    result: SimulationResult, stage: PlacedStage, at: datetime.datetime, period: int
 ) -> dict[str, Any]:
     upper = at + datetime.timedelta(seconds=period)
     points = [p for p in result.published[stage] if at <= p.start < upper]
@@ -81,7 +80,7 @@ def test_one_call_per_view_then_cached_and_percentiles_match(
 
     shown = response.context["shown"]
     (stage,) = simulated.published
-    assert shown.stage == stage
+    assert shown.stage == stage.dims
     compared = 0
     for row in shown.rows:
         expected = _expected(simulated, stage, row.at, 300)

@@ -34,7 +34,7 @@ def fresh_cache() -> Iterator[None]:
 def fake_metrics(stage: ApiStage, chosen: selectors.Range) -> ApiMetrics:
     """Two datapoints of every series, as api_metrics would return them."""
     start, end = selectors.window(chosen, timezone.now())
-    dims = StageDims(stage.region, stage.api_name, stage.stage_name)
+    dims = selectors.dims(stage)
     times = [start, start + datetime.timedelta(seconds=chosen.period)]
     series = {
         (dims, key): MetricSeries(dims, key, metric, stat, unit, list(times), [100.0, 40.0])

@@ -47,5 +47,11 @@ def test_usage_days_per_key_between_dates(
         5,
     )
     assert summary[0]["keys"] == [
-        {"key": str(acme_key.public_id), "name": "production", "used": 5, "remaining": 100}
+        {
+            "key": str(acme_key.public_id),
+            "name": "production",
+            "used": 5,
+            "remaining": 100,
+            "regions": [],
+        }
     ]

@@ -261,8 +261,8 @@ def test_owners_get_the_80_and_100_percent_emails_once_each(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Known limit of UsageDay (one row per key and day): on the day a key changes tier, "
-    "the new tier's figure replaces the old tier's instead of adding to it.",
+    reason="Known limit of UsageDay (one row per key, day and region): on the day a key changes "
+    "tier, the new tier's figure replaces the old tier's instead of adding to it.",
 )
 def test_usage_on_both_tiers_on_the_day_of_the_move_is_kept(
     three_tiers: dict[str, Plan], settle: Any, control: LocalAwsControl

@@ -242,10 +242,10 @@ def test_the_csv_holds_only_the_customers_own_keys(
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="usage-acme-2026-11-26.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["date", "key", "requests", "remaining"]
+    assert rows[0] == ["date", "key", "requests", "remaining", "region"]
     body = rows[1:]
-    assert ["2026-11-26", "production", "2042", "10458"] in body
-    assert ["2026-10-30", "legacy (revoked)", "700", "99300"] in body
+    assert ["2026-11-26", "production", "2042", "10458", "us-east-1"] in body
+    assert ["2026-10-30", "legacy (revoked)", "700", "99300", "us-east-1"] in body
     assert {row[1] for row in body} == {"production", "staging", "batch", "legacy (revoked)"}
     assert sum(int(row[2]) for row in body if row[1] == "production") == 89_542
     assert len(body) == 26 + 26 + 2 + 2
@@ -258,9 +258,9 @@ def test_bob_sees_only_globex_in_his_csv(
 ) -> None:
     body = login(bob).get(reverse("app:usage-csv")).content.decode().splitlines()
     assert body == [
-        "date,key,requests,remaining",
-        "2026-11-25,globex-secret-backend,300,700",
-        "2026-11-26,globex-secret-backend,900,100",
+        "date,key,requests,remaining,region",
+        "2026-11-25,globex-secret-backend,300,700,us-east-1",
+        "2026-11-26,globex-secret-backend,900,100,us-east-1",
     ]
 
 
