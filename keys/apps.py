@@ -7,3 +7,7 @@ class KeysConfig(AppConfig):
 
     def ready(self) -> None:
         from keys import receivers  # noqa: F401 - keys follow their customer's tier
+        from keys.capacity import census
+        from portal.connections.capacity import register_census
+
+        register_census("keys", census)

@@ -339,6 +339,12 @@ TOLLGATE: dict[str, Any] = {
     # A stage's URL at its custom domain (plans.calls.stage_url); other than https on 443 only
     # when a proxy or port stands in front of the gateway (the demo's: http, the local AWS port).
     "CUSTOM_DOMAIN_URL": os.environ.get("TOLLGATE_CUSTOM_DOMAIN_URL", "https://{domain}"),
+    # API Gateway's limits per account and region (portal/connections/capacity.py): 10,000 keys
+    # cannot be raised; 300 usage plans can, on request to AWS.
+    "AWS_CAPS": {
+        "api_keys": int(os.environ.get("TOLLGATE_AWS_API_KEY_LIMIT", "10000")),
+        "usage_plans": int(os.environ.get("TOLLGATE_AWS_USAGE_PLAN_LIMIT", "300")),
+    },
 }
 
 CELERY_BEAT_SCHEDULE = {

@@ -16,7 +16,7 @@ from keys.api import leaks as key_leaks
 from keys.api import views as keys
 from plans.api import approvals as tier_requests
 from plans.api import views as plans
-from portal.api import tokens, views
+from portal.api import capacity, tokens, views
 from portal.api.schema import API_DESCRIPTION
 from portal.connections import api as connections
 from portal.mfa import api as mfa
@@ -66,6 +66,7 @@ v1 = [
     # Before the router's keys/<id>: a secret scanner's report (leak-report tokens only).
     path("keys/leaked", key_leaks.LeakReportView.as_view(), name="key-leaked"),
     path("metrics", usage.MetricsView.as_view(), name="metrics"),
+    path("capacity", capacity.CapacityView.as_view(), name="capacity"),
     path("sync/status", reconcile.SyncStatusView.as_view(), name="sync-status"),
     path("sync/reconcile", reconcile.ReconcileView.as_view(), name="sync-reconcile"),
     path("sync/drift", reconcile.DriftSummaryView.as_view(), name="sync-drift"),

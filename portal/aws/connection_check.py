@@ -118,6 +118,9 @@ class CheckReport:
     identity_arn: str = ""
     problem: str = ""  # why nothing could be read at all; blank when the identity was found
     regions: dict[str, list[ReadOutcome]] = field(default_factory=dict)
+    # GetAccount's throttleSettings per region ({"rateLimit": 10000.0, "burstLimit": 5000}): the
+    # throttle every request of the account shares there (portal/connections/capacity.py).
+    account_throttle: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[str]:
@@ -199,6 +202,15 @@ def read_outcome(read: Read, region: str, exc: Exception | None) -> ReadOutcome:
     return ReadOutcome(read.operation, False, words)
 
 
+def _throttle_settings(answer: object) -> dict[str, float]:
+    settings = answer.get("throttleSettings", {}) if isinstance(answer, dict) else {}
+    return {
+        name: float(settings[name])
+        for name in ("rateLimit", "burstLimit")
+        if isinstance(settings.get(name), (int, float))
+    }
+
+
 def check_connection(connection: CredentialSource, regions: list[str]) -> CheckReport:
     """Ask STS who this connection is, then make each dry read in each region."""
     report = CheckReport()
@@ -218,9 +230,14 @@ def check_connection(connection: CredentialSource, regions: list[str]) -> CheckR
         for read in READS:
             failure: Exception | None = None
             try:
-                read.call(clients)
+                answer = read.call(clients)
             except (ClientError, BotoCoreError, RateBudgetWait) as exc:
                 failure = exc
+            else:
+                if read.operation == "GetAccount":
+                    throttle = _throttle_settings(answer)
+                    if throttle:
+                        report.account_throttle[region] = throttle
             outcomes.append(read_outcome(read, region, failure))
         report.regions[region] = outcomes
     return report

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import admin_required, staff_required
+from portal.connections.capacity import warnings_by_connection
 from portal.connections.forms import ConnectionForm
 from portal.connections.models import AwsConnection, CheckStatus
 from portal.connections.services import (
@@ -31,7 +32,11 @@ def connection_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "connections/connections.html",
-        {"connections": connections, "checking": checking},
+        {
+            "connections": connections,
+            "checking": checking,
+            "capacity_warnings": warnings_by_connection(),
+        },
     )
 
 

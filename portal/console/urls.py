@@ -6,6 +6,7 @@ from keys import views_console as key_views
 from plans import views as plan_views
 from plans import views_approvals as approval_views
 from portal.connections import views as connection_views
+from portal.console import capacity as capacity_views
 from portal.console import views
 from portal.reconcile import views as reconcile_views
 from portal.usage import customer_views as usage_views
@@ -22,6 +23,7 @@ urlpatterns = [
         name="stage-availability",
     ),
     path("connections/", connection_views.connection_list, name="connections"),
+    path("capacity/", capacity_views.capacity, name="capacity"),
     path("connections/new/", connection_views.connection_create_page, name="connection-create"),
     path(
         "connections/<int:connection_id>/",

@@ -695,6 +695,8 @@ MATRIX: list[Row] = [
         kwargs={"connection_id": "{aws_connection}"},
         variant="the default",
     ),
+    # API Gateway's ceilings per account and region: staff read
+    Row("console:capacity", "GET", CONSOLE_READ),
     Row("console:tiers", "GET", CONSOLE_READ),
     Row("console:tier-create", "GET", CONSOLE_FORM),
     Row(
@@ -1086,6 +1088,7 @@ MATRIX: list[Row] = [
         audit=("customer.created", "subscription.started", "tier.adopted"),
         sync=True,
     ),
+    Row("v1:capacity", "GET", STAFF_API),
     Row("v1:aws-connection-list", "GET", STAFF_API),
     Row(
         "v1:aws-connection-list",

@@ -1,0 +1,26 @@
+"""The console's capacity page: each account and region against API Gateway's ceilings."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from portal.access import staff_required
+from portal.connections.capacity import API_KEYS, USAGE_PLANS, WARN_SHARE, cap
+from portal.reconcile.capacity import capacity_with_foreign
+
+
+@staff_required
+def capacity(request: HttpRequest) -> HttpResponse:
+    places = capacity_with_foreign()
+    return render(
+        request,
+        "console/capacity.html",
+        {
+            "places": places,
+            "warnings": [warning for place in places for warning in place.warnings],
+            "key_cap": cap(API_KEYS),
+            "plan_cap": cap(USAGE_PLANS),
+            "warn_percent": int(WARN_SHARE * 100),
+        },
+    )
