@@ -3,6 +3,10 @@
 Each sync runs synchronously (portal.sync.converge, in the order the services queued it), with no
 faults and the rate budgets out of the way, so the figures are exact and repeatable.
 
+A second table compares a tier in one region (us-east-1) with a tier in two (us-east-1 and
+eu-west-1 of the same account, the default connection): a key there is one copy per region, so
+creating, moving and revoking it costs calls in each, counted per region from the journal.
+
     DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python bench/aws_calls_per_operation.py
 """
 
@@ -116,6 +120,99 @@ def main() -> None:
         for label, calls in rows:
             detail = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
             print(f"{label:38} {sum(calls.values()):3} calls: {detail}")
+
+        print()
+        across_regions(control, drain, stage)
+
+
+def across_regions(control: Any, drain: Any, east: Any) -> None:
+    """Create a key, switch its tier and revoke it on one-region and on two-region tiers."""
+    import boto3
+
+    from keys.services import key_create, key_revoke
+    from localaws.demo_api import ensure_demo_api
+    from plans.models import ApiStage
+    from plans.services import plan_create, stage_set_available, stages_discover
+    from plans.services import subscription_switch as switch
+    from portal.connections.services import connection_default, connection_update
+    from portal.customers.services import customer_onboard
+    from tests.conftest import PREMIUM, make_user
+
+    default = connection_default()
+    connection_update(
+        actor=None,
+        connection=default,
+        name=default.name,
+        role_arn=default.role_arn,
+        external_id=default.external_id,
+        regions=[*default.regions, "eu-west-1"],
+    )
+    west_client = boto3.client(
+        "apigateway", region_name="eu-west-1", endpoint_url=control.endpoint_url
+    )
+    api_id, stage_name = ensure_demo_api(west_client)
+    stages_discover()
+    west = ApiStage.objects.get(region="eu-west-1", rest_api_id=api_id, stage_name=stage_name)
+    stage_set_available(actor=None, stage=west, available=True)
+    east = ApiStage.objects.get(pk=east.pk)
+
+    def tier(name: str, stages: list[Any]) -> Any:
+        return plan_create(actor=None, data={**PREMIUM, "name": name}, stages=stages)
+
+    one = (tier("East A", [east]), tier("East B", [east]))
+    two = (tier("Both A", [east, west]), tier("Both B", [east, west]))
+    drain()
+
+    def measure(action: Any) -> Counter[tuple[str, str]]:
+        control.clear_calls()
+        action()
+        drain()
+        return Counter((c["region"], c["operation"]) for c in control.calls())
+
+    def key_life(n: int, first: Any, second: Any) -> list[Counter[tuple[str, str]]]:
+        """create key, switch tier, revoke key for a new customer on `first`."""
+        customer = customer_onboard(owner=make_user(f"r{n}@x.test"), organisation_name=f"R{n}")
+        switch(actor=None, customer=customer, plan=first, by_staff=True)
+        drain()
+        holder: dict[str, Any] = {}
+        return [
+            measure(lambda: holder.update(key=key_create(actor=None, customer=customer, name="k"))),
+            measure(lambda: switch(actor=None, customer=customer, plan=second, by_staff=True)),
+            measure(lambda: key_revoke(actor=None, key=holder["key"])),
+        ]
+
+    labels = ("create key", "switch tier, customer with 1 key", "revoke key")
+    columns = zip(key_life(1, *one), key_life(2, *two), strict=True)
+    figures = {label: list(pair) for label, pair in zip(labels, columns, strict=True)}
+    # Between the two: the copy in eu-west-1 made (with the value read from us-east-1) or removed.
+    customer = customer_onboard(owner=make_user("r3@x.test"), organisation_name="R3")
+    switch(actor=None, customer=customer, plan=one[0], by_staff=True)
+    key_create(actor=None, customer=customer, name="k")
+    drain()
+    for label, plan in (("switch tier, 1 region -> 2", two[0]), ("... and back, 2 -> 1", one[1])):
+        figures[label] = [
+            measure(lambda p=plan: switch(actor=None, customer=customer, plan=p, by_staff=True))
+        ]
+
+    print("A tier in us-east-1 (1 region) vs us-east-1 + eu-west-1 (2 regions); the details")
+    print("are the last column's, by region:")
+    print(f"{'':38} 1 region  2 regions")
+    for label, counts in figures.items():
+        totals = [f"{sum(c.values()):8}" for c in counts]
+        if len(totals) == 1:
+            totals = [" " * 8, *totals]
+        print(f"{label:38} {'  '.join(totals)}")
+        print(f"{'':4}{by_region(counts[-1])}")
+
+
+def by_region(calls: Counter[tuple[str, str]]) -> str:
+    """One line per region: "us-east-1: CreateApiKey 1, GetApiKeys 1"."""
+    regions = sorted({region for region, _ in calls}, key=lambda r: (r != "us-east-1", r))
+    return "\n    ".join(
+        f"{region}: "
+        + ", ".join(f"{op} {n}" for (where, op), n in sorted(calls.items()) if where == region)
+        for region in regions
+    )
 
 
 if __name__ == "__main__":

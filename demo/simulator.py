@@ -26,6 +26,9 @@ slow to answer). Latency distributions are published as a sample of at most a fe
 observations per period (`LATENCY_SAMPLES`): the local server stores each counted observation
 separately. Timestamps are all in the past.
 
+A tier covering stages in several accounts and regions gets each stage's metrics published in
+that stage's own account and region (`at` its location), as API Gateway would.
+
 Re-running sets the same days' usage again (set, not add), but metrics accumulate: a second run
 over the same days doubles the charts. Run it once on a fresh local AWS (`make demo` does).
 """
@@ -39,13 +42,16 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
 
 from keys.models import ApiKey
 from localaws.testing import LocalAwsControl
+from plans.locations import stage_locations
 from plans.models import Plan, Subscription
+from portal.aws.location import Location, at
 from portal.aws.metrics import PeriodMetrics, StageDims, publish_api_metrics
 from portal.usage.periods import period_bounds
 from portal.usage.services import CollectionResult, collect_usage
@@ -64,13 +70,30 @@ _HOUR_TOTAL = sum(HOUR_SHAPE)
 WEEKDAY_SHAPE = (1.0, 1.05, 1.05, 1.0, 0.9, 0.4, 0.3)  # Monday .. Sunday
 
 
+class PlacedStage(NamedTuple):
+    """A stage as CloudWatch names it, in its account and region: two accounts may each have
+    an API and stage of the same names in one region."""
+
+    dims: StageDims
+    location: Location
+
+    @property
+    def order(self) -> tuple[int, str, str, str]:
+        return (
+            self.location.connection_id or 0,
+            self.dims.region,
+            self.dims.api_name,
+            self.dims.stage_name,
+        )
+
+
 @dataclass
 class _Key:
     pk: int
     aws_id: str
     customer_id: int
     plan: Plan
-    stages: list[StageDims]
+    stages: list[PlacedStage]
     stage_weights: list[float]
     daily_demand: float
     error_4xx: float
@@ -85,7 +108,7 @@ class SimulationResult:
     errors_5xx: int = 0
     usage: dict[tuple[int, datetime.date], int] = field(default_factory=dict)  # (key pk, day)
     throttled_by_key: dict[int, int] = field(default_factory=dict)
-    published: dict[StageDims, list[PeriodMetrics]] = field(default_factory=dict)
+    published: dict[PlacedStage, list[PeriodMetrics]] = field(default_factory=dict)
     usage_calls: int = 0
     metric_calls: int = 0
     collected: CollectionResult | None = None
@@ -163,9 +186,11 @@ def _eligible_keys(rng: random.Random, force_over_quota: set[int]) -> list[_Key]
         plan = plan_of.get(customer_id)
         if plan is None:
             continue
+        covered = sorted(plan.stages.all(), key=lambda s: s.pk)
+        where = stage_locations(covered)
         stages = [
-            StageDims(stage.region, stage.api_name, stage.stage_name)
-            for stage in sorted(plan.stages.all(), key=lambda s: s.pk)
+            PlacedStage(StageDims(stage.region, stage.api_name, stage.stage_name), where[stage.pk])
+            for stage in covered
         ]
         if not stages:
             continue
@@ -231,7 +256,7 @@ def simulate(
     keys = _eligible_keys(rng, set(force_over_quota))
     result = SimulationResult(keys=len(keys))
 
-    stages = sorted({stage for key in keys for stage in key.stages})
+    stages = sorted({stage for key in keys for stage in key.stages}, key=lambda s: s.order)
     stage_median = {stage: rng.uniform(35.0, 90.0) for stage in stages}
     stage_5xx = {stage: rng.uniform(0.005, 0.02) for stage in stages}
     day_noise: dict[tuple[int, datetime.date], float] = {}
@@ -247,7 +272,7 @@ def simulate(
         day = slot_start.date()
         shape = WEEKDAY_SHAPE[day.weekday()] * HOUR_SHAPE[slot_start.hour] / _HOUR_TOTAL
         fraction = shape * seconds / 3600
-        per_stage: dict[StageDims, list[int]] = {}  # [count, 4xx, 5xx, served]
+        per_stage: dict[PlacedStage, list[int]] = {}  # [count, 4xx, 5xx, served]
         for key in keys:
             noise = day_noise.get((key.pk, day))
             if noise is None:
@@ -326,7 +351,8 @@ def simulate(
         control.set_usage_bulk(items[first : first + USAGE_BATCH])
         result.usage_calls += 1
     for stage, points in result.published.items():
-        result.metric_calls += publish_api_metrics(stage, points)
+        with at(stage.location):
+            result.metric_calls += publish_api_metrics(stage.dims, points)
     if collect:
         result.collected = collect_usage(today=today, backfill_days=min(max(days, 1), 90))
     return result

@@ -1,10 +1,12 @@
 """Where the demo's live traffic finds its keys and how each request goes out.
 
-`AwsKeys` reads the local AWS as a customer's clients would know it: each key's value
-(GetApiKeys with includeValues; the demo is local only, so it may), its usage plan's throttle,
-quota and stages (GetUsagePlans, GetUsagePlanKeys), the quota left today (GetUsage) and the
-public address of each stage: the custom-domain URL Tollgate shows customers
+`AwsKeys` reads one account and region of the local AWS as a customer's clients would know it:
+each key's value (GetApiKeys with includeValues; the demo is local only, so it may), its usage
+plan's throttle, quota and stages (GetUsagePlans, GetUsagePlanKeys), the quota left today
+(GetUsage) and the public address of each stage: the custom-domain URL Tollgate shows customers
 (`published_addresses`), else the path-style invoke address on the local AWS endpoint.
+`EveryPlace` does so in every account and region of Tollgate's AWS connections (a partner's
+through its role), so each copy of a key that spans regions gets traffic at its own address.
 
 `HttpSender` sends one request with plain `http.client`, one kept-alive connection per worker
 thread, always to the local AWS endpoint's host and port: a custom domain name such as
@@ -22,10 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.db.models import Q
 
 from demo.traffic_plan import Address, Call, LiveKey, period_left
 from plans.calls import stage_url
 from plans.models import ApiStage
+from portal.connections.models import AwsConnection
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
@@ -38,27 +44,51 @@ def _host_port(endpoint_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 80
 
 
-def published_addresses() -> dict[tuple[str, str], Address]:
+Credentials = dict[str, str]  # boto3 client keyword arguments
+
+
+def published_addresses(where: Q | None = None) -> dict[tuple[str, str], Address]:
     """(API id, stage) -> the custom-domain address Tollgate shows customers for the stage
-    (plans.calls.stage_url, from what stage discovery read), for stages that have one: the
-    traffic goes where the key page's curl line points."""
+    (plans.calls.stage_url, from what stage discovery read), for stages that have one (and
+    match `where`, the place's stages): the traffic goes where the key page's curl line
+    points."""
     mapped: dict[tuple[str, str], Address] = {}
-    for stage in ApiStage.objects.exclude(custom_domain=""):
+    stages = ApiStage.objects.exclude(custom_domain="")
+    for stage in stages.filter(where) if where is not None else stages:
         url = urllib.parse.urlsplit(stage_url(stage))
         mapped[(stage.rest_api_id, stage.stage_name)] = Address(url.netloc, url.path.rstrip("/"))
     return mapped
 
 
+_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1})
+
+
 class AwsKeys:
     """`discover()`: every key in a usage plan, with what its client needs to call the API."""
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str,
+        credentials: Credentials | None = None,
+        stages: Q | None = None,
+        label: str = "",
+    ) -> None:
+        """`credentials`: another account's (the environment's by default); `stages`: the
+        ApiStage rows of this place, for their published addresses; `label`: the place, added
+        to each key's name when traffic goes to several."""
         self.host, self.port = _host_port(endpoint_url)
+        self.stages = stages
+        self.label = label
         self.client: APIGatewayClient = boto3.client(
             "apigateway",
             endpoint_url=endpoint_url,
             region_name=region,
-            config=Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1}),
+            config=_CONFIG,
+            # None: the environment's credentials (boto3's chain).
+            aws_access_key_id=(credentials or {}).get("aws_access_key_id"),
+            aws_secret_access_key=(credentials or {}).get("aws_secret_access_key"),
+            aws_session_token=(credentials or {}).get("aws_session_token"),
         )
 
     def __call__(self) -> list[LiveKey]:
@@ -80,7 +110,7 @@ class AwsKeys:
             for key in self._pages("get_api_keys", includeValues=True)
             if "value" in key
         }
-        mapped = published_addresses()
+        mapped = published_addresses(self.stages)
         paths: dict[str, frozenset[str]] = {}
         now = datetime.datetime.now(datetime.UTC)
         today = now.date().isoformat()
@@ -109,9 +139,10 @@ class AwsKeys:
                 key = values.get(member["id"])
                 if key is None or member["id"] in found:
                     continue
+                name = str(key.get("description") or key.get("name") or member["id"])
                 found[member["id"]] = LiveKey(
                     key_id=member["id"],
-                    name=str(key.get("description") or key.get("name") or member["id"]),
+                    name=f"{name} @ {self.label}" if self.label else name,
                     value=str(key["value"]),
                     enabled=bool(key.get("enabled", True)),
                     address=address,
@@ -123,6 +154,64 @@ class AwsKeys:
                     period_left=period_left(quota.get("period"), now),
                 )
         return list(found.values())
+
+
+class EveryPlace:
+    """`discover()` in every account and region of Tollgate's AWS connections, read again on
+    each call (a connection added in the console gets traffic at the next refresh); the
+    settings' region alone while there is no connection yet."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url
+
+    def __call__(self) -> list[LiveKey]:
+        connections = list(AwsConnection.objects.all())
+        if not connections:
+            return AwsKeys(self.endpoint_url, settings.AWS_REGION).discover()
+        found: list[LiveKey] = []
+        for connection in connections:
+            credentials = self._credentials(connection)
+            if credentials is None:
+                continue  # its role cannot be assumed (yet): the other places still get traffic
+            for region in connection.regions:
+                # A stage found before connections existed has none: the default's.
+                ours = Q(connection=connection)
+                if connection.is_default:
+                    ours |= Q(connection__isnull=True)
+                label = _where(connection, region)
+                keys = AwsKeys(
+                    self.endpoint_url, region, credentials, Q(region=region) & ours, label
+                )
+                found += keys.discover()
+        return found
+
+    def _credentials(self, connection: AwsConnection) -> Credentials | None:
+        """The environment's credentials (empty: boto3's chain), or the role's, assumed the way
+        Tollgate assumes it."""
+        if not connection.role_arn:
+            return {}
+        sts = boto3.client("sts", endpoint_url=self.endpoint_url, config=_CONFIG)
+        extra = {"ExternalId": connection.external_id} if connection.external_id else {}
+        try:
+            answer = sts.assume_role(
+                RoleArn=connection.role_arn, RoleSessionName="tollgate-demo-traffic", **extra
+            )
+        except (BotoCoreError, ClientError):
+            return None
+        credentials = answer["Credentials"]
+        return {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+
+
+def _where(connection: AwsConnection, region: str) -> str:
+    """What a key's name gets in the log lines: nothing in the home region, "eu-west-1" or
+    "Partner · us-east-1" elsewhere (as Tollgate's pages name copies)."""
+    if not connection.is_default:
+        return f"{connection.name} · {region}"
+    return "" if region == settings.AWS_REGION else region
 
 
 class HttpSender:

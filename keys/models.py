@@ -174,6 +174,10 @@ class KeyCopy(AwsCopy):
     def __str__(self) -> str:
         return f"{self.key_id} in {self.region}"
 
+    @property
+    def parent_version(self) -> int:
+        return self.key.desired_version
+
 
 # --- bulk onboarding (keys/imports/) ------------------------------------------------------------
 

@@ -14,13 +14,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from keys.capacity import refuse_new_key_past_cap
 from keys.expiry import clean_expires_at
 from keys.models import ApiKey, DisableReason
+from keys.places import place_of_first_copy
 from keys.selectors import SecretState, reveal_window_hours, secret_state
 from plans.models import Plan, Subscription
 from portal.access import is_staff, require_key_manager
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
+from portal.aws.location import at
 from portal.customers.models import Customer
 from portal.errors import (
     NoLongerAvailable,
@@ -89,6 +92,7 @@ def key_create(
         raise ValidationError(
             f"You have {MAX_LIVE_KEYS_PER_CUSTOMER} keys already; revoke one you no longer use."
         )
+    refuse_new_key_past_cap(customer)
     key = ApiKey.objects.create(
         customer=customer, name=name, created_by=actor, expires_at=expires_at
     )
@@ -341,7 +345,8 @@ def key_reveal_secret(*, actor: Any, key: ApiKey, ip: str | None = None) -> str:
         raise SecretUnavailable.because(SecretState.SHOWN)
     audit(actor=actor, action="key.secret_revealed", target=key, ip=ip)
     try:
-        secret = aws.get_api_key_secret(key.aws_id)
+        with at(place_of_first_copy(key)):
+            secret = aws.get_api_key_secret(key.aws_id)
     except (TransientSyncError, PermanentSyncError) as exc:
         # Not shown after all: give the claim back so the owner can try again.
         ApiKey.objects.filter(pk=key.pk).update(secret_revealed_at=None)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from keys.models import ApiKey, KeyCopy
 from plans.locations import tier_locations
-from plans.models import PlanCopy, Subscription
+from plans.models import Subscription
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.aws.location import Location, at
@@ -36,10 +36,11 @@ def api_key_spec(key: ApiKey) -> aws.ApiKeySpec:
 
 @dataclass(frozen=True)
 class KeyPlace:
-    """Where a copy of the key belongs, and the usage plan it joins there (None: no tier)."""
+    """Where a copy of the key belongs: the tier's usage plan there (blank `tier_name`: the
+    customer is on no tier, so the copy belongs to no usage plan)."""
 
-    tier_name: str
-    plan_copy: PlanCopy | None
+    tier_name: str = ""
+    plan_aws_id: str = ""  # blank with a tier: its usage plan has not reached this place yet
 
 
 def key_places(key: ApiKey) -> list[tuple[Location, KeyPlace]]:
@@ -51,11 +52,11 @@ def key_places(key: ApiKey) -> list[tuple[Location, KeyPlace]]:
         .first()
     )
     if subscription is None:
-        return [(home_location(), KeyPlace("", None))]
+        return [(home_location(), KeyPlace())]
     plan = subscription.plan
-    copies = {copy.location_key: copy for copy in plan.copies.all()}
+    copies = {copy.location_key: copy.aws_id for copy in plan.copies.all()}
     return [
-        (place.location, KeyPlace(plan.name, copies.get(place.key)))
+        (place.location, KeyPlace(plan.name, copies.get(place.key, "")))
         for place in tier_locations(plan)
     ]
 
@@ -86,7 +87,7 @@ def push_key(key: ApiKey) -> None:
     wanted = [] if key.is_revoked else key_places(key)
 
     def push(copy: KeyCopy, location: Location, place: KeyPlace) -> None:
-        if place.plan_copy is not None and not place.plan_copy.aws_id:
+        if place.tier_name and not place.plan_aws_id:
             raise TransientSyncError(
                 f"Waiting for the {place.tier_name} tier to reach API Gateway in {location.label}."
             )
@@ -123,8 +124,7 @@ def push_key(key: ApiKey) -> None:
                     "This key no longer exists in API Gateway (deleted outside Tollgate). "
                     "Revoke it and create a new one."
                 ) from exc
-        plan_aws_id = place.plan_copy.aws_id if place.plan_copy is not None else None
-        aws.ensure_key_in_plan(copy.aws_id, plan_aws_id, known_plans=known_plans)
+        aws.ensure_key_in_plan(copy.aws_id, place.plan_aws_id or None, known_plans=known_plans)
 
     def remove(copy: KeyCopy, location: Location) -> None:
         leftover = copy.aws_id or getattr(aws.find_api_key(spec), "aws_id", "")

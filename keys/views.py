@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from keys.expiry import parse_expiry, retention_days
 from keys.models import ApiKey
+from keys.places import copies_of
 from keys.rotation import GRACE_WORDS, grace_named, key_rotate, successor_of
 from keys.selectors import SecretState, sample_call_for, secret_state
 from keys.services import (
@@ -106,6 +107,7 @@ def key_detail(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
             "customer": customer,
             "key": key,
             "can_reveal": _can_reveal(key, request.user),
+            "copies": copies_of(key),
             "can_manage": may_manage_key(request.user, key),
             "replaced_by": successor_of(key),
             "graces": GRACE_WORDS,
@@ -123,7 +125,7 @@ def key_status(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -
     return render(
         request,
         "keys/_key_status.html",
-        {"key": key, "can_reveal": _can_reveal(key, request.user)},
+        {"key": key, "can_reveal": _can_reveal(key, request.user), "copies": copies_of(key)},
     )
 
 
@@ -202,7 +204,7 @@ def key_retry(request: HtmxHttpRequest, customer: Customer, public_id: uuid.UUID
         return render(
             request,
             "keys/_key_status.html",
-            {"key": key, "can_reveal": _can_reveal(key, request.user)},
+            {"key": key, "can_reveal": _can_reveal(key, request.user), "copies": copies_of(key)},
         )
     return redirect("app:key", public_id=key.public_id)
 

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         "--demo-api",
         action="store_true",
         help="create the Tollgate Demo API in us-east-1 and eu-west-1 and in the partner "
-        "account 222222222222 (role TollgateAccess, external id tollgate-demo) if missing",
+        "account 222222222222 (role TollgateAccess, external id tollgate-partner) if missing",
     )
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     args = parser.parse_args(argv)

@@ -79,7 +79,7 @@ class LocalAwsApp:
 
     def _aws(self, environ: dict[str, Any], call: AwsCall, body: bytes) -> Response:
         started, wall = time.monotonic(), time.time()
-        fault = self.faults.take(call.operation)
+        fault = self.faults.take(call.operation, call.region, call.account)
         wait(fault)
         if fault is not None and fault.status is not None and not fault.after_apply:
             response = error_response(call, fault.status, fault.error_code, fault.message)
@@ -99,6 +99,8 @@ class LocalAwsApp:
                 wall_time=wall,
                 duration=time.monotonic() - started,
                 fault_id=fault.id if fault is not None else None,
+                region=call.region,
+                account=call.account,
             )
         )
         return response

@@ -14,7 +14,7 @@ account               region       custom domain (base path ``v1`` -> ``prod``)
 
 Account ``222222222222`` holds the IAM role ``TollgateAccess`` whose trust policy lets the
 main account (``arn:aws:iam::123456789012:root``) assume it with ``sts:ExternalId``
-``tollgate-demo``, and an inline policy granting what Tollgate needs (API Gateway, CloudWatch
+``tollgate-partner``, and an inline policy granting what Tollgate needs (API Gateway, CloudWatch
 reads). The partner's own administrator creates that role: locally, requests carrying moto's
 ``x-moto-account-id`` header stand for that administrator. The partner's API is then deployed
 with the credentials the assumed role hands out, exactly as Tollgate will reach it.
@@ -34,7 +34,7 @@ from localaws.demo_api import DEMO_DOMAIN, MAIN_ACCOUNT_ID, ensure_demo_api
 PARTNER_ACCOUNT_ID = "222222222222"
 PARTNER_ROLE_NAME = "TollgateAccess"
 PARTNER_ROLE_ARN = f"arn:aws:iam::{PARTNER_ACCOUNT_ID}:role/{PARTNER_ROLE_NAME}"
-PARTNER_EXTERNAL_ID = "tollgate-demo"
+PARTNER_EXTERNAL_ID = "tollgate-partner"
 EU_REGION = "eu-west-1"
 EU_DOMAIN = "eu.api.tollgate.localhost"
 PARTNER_DOMAIN = "partner.api.tollgate.localhost"

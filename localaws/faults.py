@@ -46,6 +46,9 @@ class Fault:
     after_apply: bool = False
     share: float | None = None
     delay_seconds: float = 0.0
+    # Only calls to this region / account (None: any), for a fault in one place of many.
+    region: str | None = None
+    account: str | None = None
     id: int = 0
 
     @classmethod
@@ -71,6 +74,8 @@ class Fault:
             after_apply=bool(data.get("after_apply", False)),
             share=None if share is None else float(share),
             delay_seconds=float(data.get("delay_seconds") or 0.0),
+            region=data.get("region") or None,
+            account=data.get("account") or None,
         )
 
     @property
@@ -107,11 +112,14 @@ class FaultRegistry:
         with self._lock:
             return [fault.to_json() for fault in self._faults]
 
-    def take(self, operation: str) -> Fault | None:
-        """The first rule that fires for ``operation``, spending one of its ``times``."""
+    def take(self, operation: str, region: str = "", account: str = "") -> Fault | None:
+        """The first rule that fires for ``operation`` (in ``region`` of ``account``), spending
+        one of its ``times``."""
         with self._lock:
             for fault in self._faults:
                 if fault.operation not in ("*", operation):
+                    continue
+                if fault.region not in (None, region) or fault.account not in (None, account):
                     continue
                 if fault.share is not None and self._rng.random() >= fault.share:
                     continue
@@ -136,6 +144,8 @@ class CallRecord:
     wall_time: float
     duration: float
     fault_id: int | None = None
+    region: str = ""
+    account: str = ""
 
 
 class CallJournal:

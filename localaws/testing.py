@@ -48,8 +48,11 @@ class LocalAwsControl:
         after_apply: bool = False,
         share: float | None = None,
         delay_seconds: float = 0.0,
+        region: str | None = None,
+        account: str | None = None,
     ) -> dict[str, Any]:
-        """Make ``operation`` (AWS name, or "*") fail; see ``localaws.faults.Fault``.
+        """Make ``operation`` (AWS name, or "*") fail, in ``region`` / ``account`` only if
+        given; see ``localaws.faults.Fault``.
 
         ``times`` left unset means once, or until cleared when ``share`` is given;
         ``times=None`` means until cleared.
@@ -62,6 +65,8 @@ class LocalAwsControl:
             "after_apply": after_apply,
             "share": share,
             "delay_seconds": delay_seconds,
+            "region": region,
+            "account": account,
         }
         if times is not _Unset.UNSET:
             payload["times"] = times

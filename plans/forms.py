@@ -19,7 +19,7 @@ from plans.services import PLAN_FIELDS
 class StageChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         stage: ApiStage = obj
-        return f"{stage.api_name} · {stage.stage_name} ({stage.rest_api_id})"
+        return f"{stage.api_name} · {stage.stage_name} in {stage.where} ({stage.rest_api_id})"
 
 
 class TierForm(forms.ModelForm[Plan]):
@@ -49,7 +49,7 @@ class TierForm(forms.ModelForm[Plan]):
         offered = ApiStage.objects.filter(available=True, missing_since__isnull=True)
         if self.instance.pk:
             offered = offered | self.instance.stages.all()
-        self.fields["stages"].queryset = offered.distinct()  # type: ignore[attr-defined]
+        self.fields["stages"].queryset = offered.distinct().select_related("connection")  # type: ignore[attr-defined]
         if self.instance.pk:
             self.initial["stages"] = list(self.instance.stages.values_list("pk", flat=True))
         self.fields["quota_offset"].required = False
@@ -71,7 +71,7 @@ PREFIX = "mt"
 class StageField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         stage: ApiStage = obj
-        return f"{stage.api_name} · {stage.stage_name}"
+        return f"{stage.api_name} · {stage.stage_name} ({stage.where})"
 
 
 class MethodThrottleForm(forms.Form):

@@ -4,7 +4,10 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from plans.models import ApiStage, PlanCopy
 from plans.services import subscription_start_default
+from portal.connections.models import AwsConnection
+from portal.connections.signals import default_connection_made
 from portal.customers.models import Customer
 from portal.customers.signals import customer_signed_up
 
@@ -14,3 +17,10 @@ def put_on_default_tier(
     sender: Any, *, customer: Customer, actor: Any, ip: str | None, **kwargs: Any
 ) -> None:
     subscription_start_default(actor=actor, customer=customer, ip=ip)
+
+
+@receiver(default_connection_made, dispatch_uid="plans-onto-the-default-connection")
+def adopt_default_connection(sender: Any, *, connection: AwsConnection, **kwargs: Any) -> None:
+    """Stages and usage plans recorded before any connection existed are in its account."""
+    ApiStage.objects.filter(connection__isnull=True).update(connection=connection)
+    PlanCopy.objects.filter(connection__isnull=True).update(connection=connection)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from plans.capacity import refuse_switch_past_caps, refuse_tier_past_caps
 from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.selectors import active_subscription
@@ -116,6 +117,7 @@ def plan_create(
     if slug and Plan.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"Another tier already has the slug “{slug}”."]})
     plan.slug = slug or unique_slug(Plan.objects.all(), plan.name, fallback="tier")
+    refuse_tier_past_caps(plan=plan, stages=stage_list)
     plan.aws_id = adopt_aws_id
     _unset_other_defaults(plan)
     plan.save()
@@ -156,6 +158,7 @@ def plan_update(
         raise ValidationError(
             {"is_default": ["Make another tier the default instead; there must always be one."]}
         )
+    refuse_tier_past_caps(plan=plan, stages=stage_list)
     _unset_other_defaults(plan)
     plan.save()
     plan.stages.set(stage_list)
@@ -276,4 +279,5 @@ def subscription_switch(
     current = active_subscription(customer)
     if current is not None and current.plan_id == plan.pk:
         raise ValidationError(f"You are already on the {plan.name} tier.")
+    refuse_switch_past_caps(customer=customer, current=current.plan if current else None, plan=plan)
     return _start(actor=actor, customer=customer, plan=plan, ip=ip)

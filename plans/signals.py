@@ -10,3 +10,10 @@ subscription_started = Signal()
 # from one it no longer does (kwargs: plan). Sent by the worker; its customers' keys follow
 # (keys/receivers.py), each copy waiting until the usage plan of its place exists.
 tier_places_changed = Signal()
+
+# Before a change gives keys a copy in more accounts and regions (a customer moving to a tier, a
+# tier covering another place), inside its transaction and before anything is saved (kwargs:
+# plan; customer, the one moving, or None for every customer on the tier; places, the added
+# {location key: Location}). A receiver refuses with ValidationError (keys/capacity.py: API
+# Gateway's 10,000 keys per account and region).
+keys_joining_places = Signal()

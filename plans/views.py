@@ -40,7 +40,7 @@ from portal.http import HtmxHttpRequest, client_ip
 
 @staff_required
 def stage_list(request: HtmxHttpRequest) -> HttpResponse:
-    stages = ApiStage.objects.annotate(
+    stages = ApiStage.objects.select_related("connection").annotate(
         tier_count=Count("plans", filter=Q(plans__archived_at__isnull=True))
     )
     requested = stages_refresh_requested_at()
@@ -94,7 +94,7 @@ def stage_availability(request: HttpRequest, stage_id: int) -> HttpResponse:
 def tier_list(request: HttpRequest) -> HttpResponse:
     show_archived = request.GET.get("archived") == "1"
     plans = (
-        Plan.objects.prefetch_related("stages")
+        Plan.objects.prefetch_related("stages__connection", "copies__connection")
         .annotate(customer_count=Count("subscriptions", filter=ACTIVE_SUBSCRIPTION))
         .order_by(
             F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"

@@ -11,6 +11,8 @@ from keys.imports.checking import MAX_BYTES
 from keys.imports.starting import is_stalled
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus, KeyImportStatus
 from keys.selectors import SecretState, secret_reveal_deadline, secret_state
+from portal.access import is_staff
+from portal.connections.api import CopySerializer
 from portal.rest.serializers import MAX_ID, SyncSerializer
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -64,6 +66,9 @@ class KeySerializer(serializers.ModelSerializer[ApiKey]):
         help_text="On a key replaced by a rotation: it works until then, then it is deleted.",
     )
     sync = serializers.SerializerMethodField()
+    copies = serializers.SerializerMethodField(
+        help_text="The key in each account and region its tier covers, all with the same value."
+    )
 
     class Meta:
         model = ApiKey
@@ -85,9 +90,16 @@ class KeySerializer(serializers.ModelSerializer[ApiKey]):
             "rotated_from",
             "grace_ends_at",
             "created_at",
+            "copies",
             "sync",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CopySerializer(many=True))
+    def get_copies(self, key: ApiKey) -> list[dict[str, Any]]:
+        request = self.context.get("request")
+        staff = request is not None and is_staff(request.user)
+        return list(CopySerializer(key.copies.all(), many=True, context={"staff": staff}).data)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_secret(self, key: ApiKey) -> None:

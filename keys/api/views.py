@@ -78,7 +78,9 @@ SECRET_EXAMPLE = {
 class KeyViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
 ):
-    queryset = ApiKey.objects.select_related("customer", "rotated_from")
+    queryset = ApiKey.objects.select_related("customer", "rotated_from").prefetch_related(
+        "copies__connection"
+    )
     serializer_class = s.KeySerializer
     filterset_class = filters.KeyFilter
     lookup_field = "public_id"

@@ -17,7 +17,9 @@ from django.db import transaction
 from keys.imports.checking import active_subscriptions
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus
 from keys.services import KeyInAws, keys_take_over
+from plans.locations import lives_only_at
 from portal.aws import apigateway as aws
+from portal.connections.locations import home_location
 from portal.sync import bump_desired_versions, schedule_syncs
 
 
@@ -91,14 +93,21 @@ def link_rows(imp: KeyImport, listed: list[Listed]) -> None:
 
 
 def _follow_tier_switches(listed: list[Listed], ids: dict[uuid.UUID, int]) -> None:
-    """A tier switch while the chunk was on its way: move the new keys like any other key."""
+    """A tier switch while the chunk was on its way, or a tier in other places than the home
+    one the import ran in: sync the new keys like any other key (copies made where needed)."""
     current = active_subscriptions({_customer_id_of(item.row) for item in listed})
-    moved = [
-        ids[_public_id_of(item.row)]
-        for item in listed
-        if (subscription := current.get(_customer_id_of(item.row))) is None
-        or subscription.plan.aws_id != item.plan_aws_id
-    ]
+    home = home_location()
+    complete: dict[int, bool] = {}
+
+    def in_place(item: Listed) -> bool:
+        subscription = current.get(_customer_id_of(item.row))
+        if subscription is None:
+            return False
+        if subscription.plan_id not in complete:
+            complete[subscription.plan_id] = lives_only_at(subscription.plan, home)
+        return complete[subscription.plan_id] and subscription.plan.aws_id == item.plan_aws_id
+
+    moved = [ids[_public_id_of(item.row)] for item in listed if not in_place(item)]
     if moved:
         bump_desired_versions(ApiKey.objects.filter(pk__in=moved))
         schedule_syncs(ApiKey, moved)

@@ -25,9 +25,12 @@ from keys.imports.linking import Listed, link_rows
 from keys.imports.starting import chunk_name_prefix
 from keys.imports.vault import drop_secrets, load_secrets
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus, KeyImportStatus
+from plans.locations import usage_plan_id_at
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.aws.limiter import RateBudgetWait
+from portal.aws.location import at
+from portal.connections.locations import home_location
 from portal.customers.models import Customer
 from portal.errors import PermanentSyncError, TransientSyncError
 from portal.sync import (
@@ -70,7 +73,11 @@ class _Run:
             subscription = active_subscriptions([customer]).get(customer_id)
             problem = tier_problem(customer, subscription)
             self.targets[customer_id] = _Target(
-                plan_aws_id="" if problem or subscription is None else subscription.plan.aws_id,
+                # ImportApiKeys runs in the home place; the key sync copies the keys to the
+                # tier's other places afterwards (keys.imports.linking).
+                plan_aws_id=""
+                if problem or subscription is None
+                else usage_plan_id_at(subscription.plan, home_location()),
                 problem=problem,
             )
         return self.targets[customer_id]
@@ -322,6 +329,7 @@ def run_import_task(task: Any, import_id: int) -> None:
     the sync tasks' own: waiting for the lock or the rate budget is not a failed attempt)."""
     attempt, budget_waits = task_attempt(task)
     try:
-        run_import(import_id, attempt=attempt)
+        with at(home_location()):
+            run_import(import_id, attempt=attempt)
     except (LockBusy, TransientSyncError) as exc:
         raise retry_later(task, exc, attempt=attempt, budget_waits=budget_waits) from exc

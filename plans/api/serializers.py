@@ -20,6 +20,7 @@ from plans.models import (
 )
 from plans.services import PLAN_FIELDS
 from portal.access import is_staff
+from portal.connections.api import CopySerializer
 from portal.rest.serializers import MAX_ID, SyncSerializer
 
 # --- stages -------------------------------------------------------------------------------------
@@ -27,6 +28,13 @@ from portal.rest.serializers import MAX_ID, SyncSerializer
 
 class StageSerializer(serializers.ModelSerializer[ApiStage]):
     ref = serializers.SerializerMethodField(help_text="How tiers.yaml names it: “API name/stage”.")
+    account_id = serializers.CharField(
+        read_only=True,
+        help_text="The AWS account it is in (blank until its connection is checked).",
+    )
+    where = serializers.CharField(
+        read_only=True, help_text="Its region, with the connection's name outside the default one."
+    )
 
     class Meta:
         model = ApiStage
@@ -34,6 +42,8 @@ class StageSerializer(serializers.ModelSerializer[ApiStage]):
             "id",
             "ref",
             "region",
+            "account_id",
+            "where",
             "rest_api_id",
             "stage_name",
             "api_name",
@@ -125,7 +135,13 @@ class TierSerializer(serializers.ModelSerializer[Plan]):
     stages = serializers.PrimaryKeyRelatedField[ApiStage](many=True, read_only=True)
     method_throttles = MethodThrottleSerializer(many=True, read_only=True)
     sync = serializers.SerializerMethodField()
-    aws_id = serializers.SerializerMethodField(help_text="The usage plan id (staff only).")
+    aws_id = serializers.SerializerMethodField(
+        help_text="The usage plan id in its first account and region (staff only)."
+    )
+    places = serializers.SerializerMethodField(
+        help_text="One usage plan per account and region its stages are in; a quota is counted "
+        "in each on its own (API Gateway meters quotas per usage plan)."
+    )
 
     class Meta:
         model = Plan
@@ -139,9 +155,15 @@ class TierSerializer(serializers.ModelSerializer[Plan]):
             "created_at",
             "updated_at",
             "aws_id",
+            "places",
             "sync",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CopySerializer(many=True))
+    def get_places(self, plan: Plan) -> list[dict[str, Any]]:
+        copies = CopySerializer(plan.copies.all(), many=True, context={"staff": self._staff()})
+        return list(copies.data)
 
     def _staff(self) -> bool:
         request = self.context.get("request")

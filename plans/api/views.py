@@ -37,7 +37,7 @@ from portal.rest.viewsets import SLUG_RE, ScopedViewSet, customer_named, request
 )
 class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     audience = STAFF
-    queryset = ApiStage.objects.all()
+    queryset = ApiStage.objects.select_related("connection")
     serializer_class = s.StageSerializer
     filterset_class = filters.StageFilter
     ordering = ("api_name", "stage_name", "pk")
@@ -135,7 +135,7 @@ TIER_EXAMPLE = {
 class TierViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
 ):
-    queryset = Plan.objects.prefetch_related("stages", "method_throttles")
+    queryset = Plan.objects.prefetch_related("stages", "method_throttles", "copies__connection")
     serializer_class = s.TierSerializer
     filterset_class = filters.TierFilter
     lookup_field = "slug"
@@ -149,7 +149,9 @@ class TierViewSet(
         return queryset & tiers_visible_to(self.request.user, self.acting_customer())
 
     def _respond(self, plan: Plan, code: int = 200) -> Response:
-        plan = Plan.objects.prefetch_related("stages", "method_throttles").get(pk=plan.pk)
+        plan = Plan.objects.prefetch_related(
+            "stages", "method_throttles", "copies__connection"
+        ).get(pk=plan.pk)
         return Response(self.get_serializer(plan).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -22,3 +22,7 @@ class PlanCopy(AwsCopy):
 
     def __str__(self) -> str:
         return f"{self.plan_id} in {self.region}"
+
+    @property
+    def parent_version(self) -> int:
+        return self.plan.desired_version

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from plans.locations import stage_locations
 from plans.models import ApiStage
 from plans.services import stage_record_operations
 from portal.aws.exports import export_openapi
+from portal.aws.location import at
 from portal.catalog.models import ApiDocument
 from portal.catalog.presenters import call_target, operations
 
@@ -66,7 +68,8 @@ def refresh_stage_document(stage: ApiStage) -> ApiDocument | None:
         if stage.operations is None or stage.key_operations is None:  # recorded before either
             record_operations(stage, existing)
         return existing
-    exported = export_openapi(stage.rest_api_id, stage.stage_name)
+    with at(stage_locations([stage])[stage.pk]):  # the stage's own account and region
+        exported = export_openapi(stage.rest_api_id, stage.stage_name)
     try:
         with transaction.atomic():
             document = ApiDocument.objects.create(

@@ -14,6 +14,7 @@ from django.shortcuts import render
 
 from keys.models import ApiKey
 from plans.calls import stage_url
+from plans.locations import quota_scope_words
 from plans.models import ApiStage
 from plans.selectors import active_subscription, tiers_offered
 from portal.access import organisation_of
@@ -45,7 +46,7 @@ def _published_stages() -> list[ApiStage]:
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
-    stage_filter = ApiStage.objects.filter(_offered_stages())
+    stage_filter = ApiStage.objects.filter(_offered_stages()).select_related("connection")
     plans = list(
         tiers_offered().prefetch_related(
             Prefetch("stages", queryset=stage_filter), "method_throttles"
@@ -58,6 +59,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
         {
             "plan": plan,
             "quota": quota_words(plan),
+            "quota_scope": quota_scope_words(plan, list(plan.stages.all())),
             "stages": list(plan.stages.all()),
             "method_limits": method_limit_words(plan),
             "current": subscription is not None and subscription.plan_id == plan.pk,

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.connections import services
-from portal.connections.models import AwsConnection
+from portal.connections.models import AwsConnection, AwsCopy
 from portal.rest.permissions import STAFF
 from portal.rest.viewsets import ScopedViewSet, request_ip
 
@@ -162,3 +162,28 @@ class AwsConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
             actor=request.user, connection=self.get_object(), ip=request_ip(request)
         )
         return self._respond(connection, status.HTTP_202_ACCEPTED)
+
+
+class CopySerializer(serializers.Serializer[Any]):
+    """One AWS copy of a tier or key (portal.connections.models.AwsCopy), for their APIs."""
+
+    where = serializers.CharField(read_only=True, help_text="“eu-west-1” or “Partner · us-east-1”.")
+    region = serializers.CharField(read_only=True)
+    account_id = serializers.SerializerMethodField(help_text="The AWS account (staff only).")
+    aws_id = serializers.SerializerMethodField(help_text="Its id in that account (staff only).")
+    state = serializers.ChoiceField(
+        choices=["in_sync", "pending", "behind"],
+        read_only=True,
+        help_text="behind: the last change did not reach this copy; `error` says why.",
+    )
+    error = serializers.CharField(read_only=True)
+
+    def _staff(self) -> bool:
+        return bool(self.context.get("staff"))
+
+    def get_account_id(self, copy: AwsCopy) -> str:
+        connection = copy.connection
+        return connection.account_id if self._staff() and connection is not None else ""
+
+    def get_aws_id(self, copy: AwsCopy) -> str:
+        return copy.aws_id if self._staff() else ""

@@ -27,7 +27,8 @@ def location_of(connection: AwsConnection | None, region: str) -> Location:
         role_arn=connection.role_arn,
         external_id=connection.external_id,
         connection_id=connection.pk,
-        connection_name=connection.name,
+        # Pages name a place by its region alone in the default connection (AwsCopy.where).
+        connection_name="" if connection.is_default else connection.name,
         account_id=connection.account_id,
     )
 

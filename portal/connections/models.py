@@ -136,6 +136,20 @@ class AwsCopy(models.Model):
         return (self.connection_id, self.region)
 
     @property
+    def parent_version(self) -> int:
+        """The desired version of the tier or key this copies (the subclass names it)."""
+        raise NotImplementedError
+
+    @property
+    def state(self) -> str:
+        """ "behind" (the last push here failed: `error` says why), "in_sync" or "pending"."""
+        if self.error:
+            return "behind"
+        if self.aws_id and self.synced_version >= self.parent_version:
+            return "in_sync"
+        return "pending"
+
+    @property
     def where(self) -> str:
         """ "eu-west-1", or "Partner · us-east-1" outside the default connection."""
         connection = self.connection

@@ -8,12 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from portal.audit.services import audit
 from portal.aws.connection_check import check_connection
 from portal.aws.connections import known_regions
 from portal.connections.models import AwsConnection, CheckStatus
+from portal.connections.signals import default_connection_made
 from portal.errors import NotReady
 from portal.sync import enqueue_on_commit
 
@@ -91,6 +93,7 @@ def connection_default() -> AwsConnection:
             connection.save()
             _checking(connection, None)
             connection.save(update_fields=["check_status"])
+            default_connection_made.send(sender=AwsConnection, connection=connection)
             return connection
     except IntegrityError:  # another request made it first
         return AwsConnection.objects.get(is_default=True)
@@ -111,6 +114,12 @@ def connection_create(
     )
     first = not AwsConnection.objects.filter(is_default=True).exists()
     connection = AwsConnection.objects.create(**data, is_default=first)
+    if first and (connection.role_arn, connection.external_id) == (
+        settings.TOLLGATE_AWS_ROLE_ARN,
+        settings.TOLLGATE_AWS_EXTERNAL_ID,
+    ):
+        # Reached as the settings' default is: the account rows without a connection are in.
+        default_connection_made.send(sender=AwsConnection, connection=connection)
     _checking(connection, actor)
     connection.save(update_fields=["check_status"])
     audit(
@@ -141,6 +150,23 @@ def connection_update(
         name=name, role_arn=role_arn, external_id=external_id, regions=regions, pk=connection.pk
     )
     before = _state(connection)
+    dropped = [region for region in before["regions"] if region not in data["regions"]]
+    in_use = sorted(
+        set(
+            connection.stages.filter(  # ApiStage.connection
+                region__in=dropped, plans__isnull=False, plans__archived_at__isnull=True
+            ).values_list("region", flat=True)
+        )
+    )
+    if in_use:
+        raise ValidationError(
+            {
+                "regions": [
+                    f"Live tiers cover stages in {', '.join(in_use)} through this connection: "
+                    "take those stages out of the tiers before dropping the region."
+                ]
+            }
+        )
     reach_changed = any(
         data[field] != before[field] for field in ("role_arn", "external_id", "regions")
     )
@@ -174,6 +200,14 @@ def connection_delete(*, actor: Any, connection: AwsConnection, ip: str | None =
             f"“{connection.name}” is the default connection: make another connection the "
             "default first."
         )
+    stages = connection.stages  # ApiStage.connection
+    covered = stages.filter(plans__isnull=False, plans__archived_at__isnull=True).distinct().count()
+    if covered:
+        raise NotReady(
+            f"Live tiers cover {covered} API stage{'s' if covered != 1 else ''} reached through "
+            f"“{connection.name}”: take them out of every tier first (their usage plans and "
+            "keys are then removed from AWS), or keep the connection."
+        )
     audit(
         actor=actor,
         action="aws_connection.deleted",
@@ -181,7 +215,15 @@ def connection_delete(*, actor: Any, connection: AwsConnection, ip: str | None =
         before=_state(connection),
         ip=ip,
     )
-    connection.delete()
+    try:
+        with transaction.atomic():
+            stages.all().delete()  # found through it, in no live tier: forgotten with it
+            connection.delete()
+    except ProtectedError as exc:  # a tier's or key's copy still lives there
+        raise NotReady(
+            f"Tiers or keys still have copies in AWS through “{connection.name}”: move them "
+            "to other regions first, or keep the connection."
+        ) from exc
 
 
 @transaction.atomic

@@ -83,7 +83,9 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "invitations": customer.invitations.filter(accepted_at__isnull=True)[:10],
             "subscriptions": subscriptions,
             "active": active,
-            "keys": ApiKey.objects.filter(customer=customer).order_by("revoked_at", "-created_at"),
+            "keys": ApiKey.objects.filter(customer=customer)
+            .prefetch_related("copies__connection")
+            .order_by("revoked_at", "-created_at"),
             "plans": Plan.objects.live(),
         },
     )

@@ -37,7 +37,7 @@ def test_admin_adds_a_connection_and_checks_it(
     page.get_by_role("button", name="Add a connection").click()
     page.get_by_label("Name").fill("Partner")
     page.get_by_label("Role to assume (ARN)").fill(PARTNER_ROLE)
-    page.get_by_label("External id").fill("tollgate-demo")
+    page.get_by_label("External id").fill("tollgate-partner")
     page.get_by_label("Regions").fill("us-east-1, eu-west-1")
     page.get_by_role("button", name="Add and check").click()
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fresh_clients(local_aws: LocalAwsServer, control: LocalAwsControl) -> Iterator[None]:
     """Account 222222222222's TollgateAccess role trusts the main account with external id
-    "tollgate-demo" (the local AWS checks trust policies as AWS does)."""
+    "tollgate-partner" (the local AWS checks trust policies as AWS does)."""
     ensure_partner_role(local_aws.endpoint_url)
     reset_clients()
     yield
@@ -42,7 +42,9 @@ def fresh_clients(local_aws: LocalAwsServer, control: LocalAwsControl) -> Iterat
     reset_clients()
 
 
-def partner(admin: User, regions: list[str], external_id: str = "tollgate-demo") -> AwsConnection:
+def partner(
+    admin: User, regions: list[str], external_id: str = "tollgate-partner"
+) -> AwsConnection:
     return connection_create(
         actor=admin,
         name="Partner",

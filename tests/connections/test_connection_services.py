@@ -131,3 +131,88 @@ def test_it_moves_the_default_and_then_deletes_the_old_one(admin: User) -> None:
     updated = AuditEvent.objects.get(action="aws_connection.updated")
     assert updated.after == {"external_id": "tollgate-demo", "is_default": True}
     assert AuditEvent.objects.filter(action="aws_connection.deleted").count() == 1
+
+
+def _covered_stage(connection: AwsConnection, region: str) -> None:
+    from plans.models import ApiStage
+    from plans.services import plan_create
+    from tests.conftest import FREE
+
+    stage = ApiStage.objects.create(
+        connection=connection,
+        region=region,
+        rest_api_id="abc123",
+        stage_name="prod",
+        api_name="Weather API",
+        available=True,
+    )
+    plan_create(actor=None, data=dict(FREE), stages=[stage])
+
+
+def test_a_connection_whose_stages_live_tiers_cover_is_not_deleted(admin: User) -> None:
+    connection_default()
+    partner = connection_create(actor=admin, name="Partner", role_arn=ROLE, regions=["us-east-1"])
+    _covered_stage(partner, "us-east-1")
+    with pytest.raises(NotReady, match="Live tiers cover 1 API stage"):
+        connection_delete(actor=admin, connection=partner)
+    assert AwsConnection.objects.filter(pk=partner.pk).exists()
+    assert not AuditEvent.objects.filter(action="aws_connection.deleted").exists()
+
+
+def test_a_connection_with_only_unused_stages_is_deleted_with_them(admin: User) -> None:
+    from plans.models import ApiStage
+
+    connection_default()
+    partner = connection_create(actor=admin, name="Partner", role_arn=ROLE, regions=["us-east-1"])
+    ApiStage.objects.create(
+        connection=partner, region="us-east-1", rest_api_id="x1", stage_name="prod", api_name="A"
+    )
+    connection_delete(actor=admin, connection=partner)
+    assert not AwsConnection.objects.filter(pk=partner.pk).exists()
+    assert not ApiStage.objects.filter(rest_api_id="x1").exists()
+
+
+def test_a_region_live_tiers_use_cannot_be_dropped(admin: User) -> None:
+    default = connection_default()
+    default = connection_update(
+        actor=admin,
+        connection=default,
+        name=default.name,
+        role_arn="",
+        external_id="",
+        regions=["us-east-1", "eu-west-1"],
+    )
+    _covered_stage(default, "eu-west-1")
+    with pytest.raises(ValidationError) as refused:
+        connection_update(
+            actor=admin,
+            connection=default,
+            name=default.name,
+            role_arn="",
+            external_id="",
+            regions=["us-east-1"],
+        )
+    assert "eu-west-1" in errors_of(refused)["regions"][0]
+    assert AwsConnection.objects.get(pk=default.pk).regions == ["us-east-1", "eu-west-1"]
+
+
+def test_rows_from_before_any_connection_move_onto_the_default_one(admin: User) -> None:
+    from keys.models import ApiKey, KeyCopy
+    from plans.models import ApiStage, PlanCopy
+    from plans.services import plan_create
+    from portal.customers.models import Customer
+    from tests.conftest import FREE
+
+    stage = ApiStage.objects.create(
+        region="us-east-1", rest_api_id="abc123", stage_name="prod", api_name="A", available=True
+    )
+    plan = plan_create(actor=None, data=dict(FREE), stages=[stage])
+    PlanCopy.objects.create(plan=plan, region="us-east-1", aws_id="up1")
+    key = ApiKey.objects.create(customer=Customer.objects.create(name="Acme"), name="k")
+    KeyCopy.objects.create(key=key, region="us-east-1", aws_id="k1")
+
+    default = connection_default()
+
+    assert ApiStage.objects.get(pk=stage.pk).connection_id == default.pk
+    assert PlanCopy.objects.get(aws_id="up1").connection_id == default.pk
+    assert KeyCopy.objects.get(aws_id="k1").connection_id == default.pk

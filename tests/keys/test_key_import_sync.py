@@ -17,7 +17,7 @@ from keys.imports import running
 from keys.imports.starting import start_import
 from keys.imports.vault import cache_key
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus
-from plans.models import Plan, Subscription
+from plans.models import Plan, PlanCopy, Subscription
 from portal.accounts.models import StaffRole
 from portal.audit.models import AuditEvent
 from portal.aws import apigateway as aws_apigateway
@@ -140,6 +140,7 @@ def test_a_retried_chunk_duplicates_nothing_and_taken_values_are_left_alone(
     legacy = apigw.create_api_key(name="legacy", value=secret("acme", 2), enabled=True)
     # Globex's usage plan vanished from AWS after the tier synced: AWS refuses its rows.
     Plan.objects.filter(pk=live_tiers["Premium"].pk).update(aws_id="gone123")
+    PlanCopy.objects.filter(plan=live_tiers["Premium"]).update(aws_id="gone123")
     rows = [
         f"acme,one,{secret('acme', 1)}",
         f"acme,two,{secret('acme', 2)}",

@@ -5,12 +5,11 @@ import time
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
 from demo.traffic import RealClock, TrafficLoop
-from demo.traffic_aws import AwsKeys, HttpSender
+from demo.traffic_aws import EveryPlace, HttpSender
 from portal.usage.models import UsageDay
 
 WAIT_EVERY = 2.0
@@ -58,7 +57,7 @@ class Command(BaseCommand):
         if not options["no_wait"]:
             self._wait_for_seed(stop)
         loop = TrafficLoop(
-            AwsKeys(endpoint_url, settings.AWS_REGION),
+            EveryPlace(endpoint_url),
             HttpSender(endpoint_url),
             seed=options["seed"],
             clock=RealClock(stop),

@@ -1,4 +1,11 @@
-"""Demo data for `make demo`: staff logins, tiers on the discovered stages, a few customers with keys.
+"""Demo data for `make demo`: staff logins, AWS connections, tiers on the discovered stages, a few
+customers with keys.
+
+The local AWS holds the demo API in three places (localaws/demo_estate.py): two regions of the
+main account and a partner account reached through a role. The default connection covers both
+regions and a "Partner" connection assumes the partner's role, so discovery finds the three
+stages; the usual tiers cover the main us-east-1 stage only, and "Global" covers all three, so
+its customers' keys are three copies with one value.
 
 Idempotent: a second run finds what the first created and adds nothing twice.
 """
@@ -19,13 +26,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from keys.models import ApiKey
+from keys.models import ApiKey, KeyCopy
 from keys.rotation import key_rotate
 from keys.services import key_create
+from localaws.demo_estate import PARTNER_EXTERNAL_ID, PARTNER_ROLE_ARN
 from plans.approvals import tier_request_create
-from plans.models import ApiStage, Plan, TierRequest
+from plans.models import ApiStage, Plan, Subscription, TierRequest
 from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
 from portal.accounts.models import StaffRole, User
+from portal.connections.models import AwsConnection
+from portal.connections.services import connection_create, connection_default, connection_update
 from portal.customers.models import Customer, Invitation, Membership, MembershipRole
 from portal.customers.services import customer_onboard
 from portal.sync import SyncStatus
@@ -77,10 +87,37 @@ TIERS: list[dict[str, Any]] = [
         "monthly_price": Decimal("499"),
     },
 ]
+# The default connection's regions; the main account's us-east-1 is where the tiers above live.
+MAIN_REGIONS = ["us-east-1", "eu-west-1"]
+HOME_REGION = "us-east-1"
+# The partner account of localaws/demo_estate.py, reached the way SaaS tools reach a
+# customer's account: STS AssumeRole with an external id.
+PARTNER: dict[str, Any] = {
+    "name": "Partner",
+    "role_arn": PARTNER_ROLE_ARN,
+    "external_id": PARTNER_EXTERNAL_ID,
+    "regions": ["us-east-1"],
+}
+# Covers every stage discovery found: both regions of the main account and the partner's.
+GLOBAL_TIER: dict[str, Any] = {
+    "name": "Global",
+    "description": "Serve customers in the US and Europe, and through our partner's API: one "
+    "key works in every region.",
+    "self_serve": True,
+    "is_default": False,
+    "throttle_rate": Decimal("100"),
+    "throttle_burst": 200,
+    "quota_limit": 500_000,
+    "quota_period": "MONTH",
+    "quota_offset": 0,
+    "monthly_price": Decimal("149"),
+}
 CUSTOMERS = [
     ("Acme Robotics", "alice@acme.test", "Free", ["production", "staging"]),
     ("Globex", "bob@globex.test", "Premium", ["backend", "mobile app", "analytics"]),
     ("Initech", "carol@initech.test", "Enterprise", ["billing service"]),
+    ("Hooli", "gavin@hooli.test", "Global", ["web", "mobile app"]),
+    ("Vandelay Industries", "art@vandelay.test", "Global", ["import service"]),
 ]
 # Teammates: a plain member of Acme (keys and usage, not the tier or the members), with a key of
 # his own, and an invitation Acme's owner sent that nobody has accepted yet.
@@ -107,18 +144,27 @@ class Command(BaseCommand):
         recovery = {email: self._second_factor(user) for email, user in staff.items()}
         admin = staff[STAFF[0][0]]
 
+        self._connections(admin)
         result = stages_discover()
+        for where, reason in result.unreachable.items():
+            self.stdout.write(self.style.WARNING(f"Stages in {where} not read: {reason}"))
         stages = list(ApiStage.objects.filter(missing_since__isnull=True))
         if not stages:
             raise CommandError("No REST API stage found in AWS; is the local AWS server running?")
-        self.stdout.write(f"Stages: {result.found} found in AWS")
+        self.stdout.write(
+            f"Stages: {result.found} found in AWS ({', '.join(s.where for s in stages)})"
+        )
         for stage in stages:
             stage_set_available(actor=admin, stage=stage, available=True)
 
+        home = self._home_stages(stages)
         for spec in TIERS:
             if not Plan.objects.filter(name=spec["name"]).exists():
-                plan_create(actor=admin, data=spec, stages=stages)
+                plan_create(actor=admin, data=spec, stages=home)
                 self.stdout.write(f"Tier {spec['name']} created")
+        if not Plan.objects.filter(name=GLOBAL_TIER["name"]).exists():
+            plan_create(actor=admin, data=dict(GLOBAL_TIER), stages=stages)
+            self.stdout.write(f"Tier {GLOBAL_TIER['name']} created, in {len(stages)} places")
 
         for org, email, tier, key_names in CUSTOMERS:
             with transaction.atomic():
@@ -150,6 +196,7 @@ class Command(BaseCommand):
         self._request_a_tier()
         self._simulate_traffic_once()
         self._rotating_key()
+        self._report_copies()
 
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, role in STAFF:
@@ -166,6 +213,55 @@ class Command(BaseCommand):
         )
         for email, code in recovery.items():
             self.stdout.write(f"  {email:<24} recovery code {code}")
+
+    def _connections(self, admin: User) -> None:
+        """The default connection in both regions of the main account, and the partner's
+        connection (each checked by the worker, as the console's forms would)."""
+        default = connection_default()
+        regions = list(dict.fromkeys([*default.regions, *MAIN_REGIONS]))
+        if regions != list(default.regions):
+            connection_update(
+                actor=admin,
+                connection=default,
+                name=default.name,
+                role_arn=default.role_arn,
+                external_id=default.external_id,
+                regions=regions,
+            )
+            self.stdout.write(f"AWS connection {default.name}: {', '.join(regions)}")
+        if not AwsConnection.objects.filter(name=PARTNER["name"]).exists():
+            connection_create(actor=admin, **PARTNER)
+            self.stdout.write(f"AWS connection {PARTNER['name']}: {PARTNER['role_arn']}")
+
+    def _home_stages(self, stages: list[ApiStage]) -> list[ApiStage]:
+        """The stages in the main account's us-east-1: the one place the usual tiers cover."""
+        default = connection_default()
+        home = [
+            stage
+            for stage in stages
+            if stage.region == HOME_REGION and stage.connection_id in (None, default.pk)
+        ]
+        if not home:
+            raise CommandError(f"No REST API stage found in {HOME_REGION} of the main account.")
+        return home
+
+    def _report_copies(self) -> None:
+        """Where the Global tier's keys are, once the worker made their copies."""
+        plan = Plan.objects.get(name=GLOBAL_TIER["name"])
+        on_plan = Subscription.objects.active().filter(plan=plan).values("customer_id")
+        keys = ApiKey.objects.live().filter(customer_id__in=on_plan)
+        copies = (
+            KeyCopy.objects.filter(key__in=keys).exclude(aws_id="").select_related("connection")
+        )
+        # The default connection's regions first: "us-east-1, eu-west-1, Partner · us-east-1".
+        places = sorted(
+            {(copy.connection_id or 0, copy.region): copy.where for copy in copies}.items(),
+            key=lambda item: ("·" in item[1], item[0][1] != HOME_REGION, item[0]),
+        )
+        self.stdout.write(
+            f"Tier {plan.name}: {keys.count()} keys, {copies.count()} copies in AWS "
+            f"({', '.join(where for _, where in places) or 'none yet'})"
+        )
 
     def _rotating_key(self) -> None:
         """Acme's staging key, rolled once with a day's grace (after the traffic, so the new
