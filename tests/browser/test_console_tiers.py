@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def stage_label(stage: ApiStage) -> str:
-    return f"{stage.api_name} · {stage.stage_name} ({stage.rest_api_id})"
+    return f"{stage.api_name} · {stage.stage_name} in {stage.where} ({stage.rest_api_id})"
 
 
 def open_new_tier_form(page: Page) -> None:
