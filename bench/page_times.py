@@ -1,0 +1,170 @@
+"""Server time (p50/p95) and database queries per page and API list, at two data sizes.
+
+The database is DATABASE_URL's server (SQLite under tests.settings when unset): Django's test
+database next to it (`test_<name>`, e.g. test_tollgate_bench on PostgreSQL) is created at the
+start and dropped at the end. The data comes from seed_scale's functions (demo/scale.py): the
+small size first, measured, then seeded on up to the large size and measured again; the focus
+customer (the first seeded, whose owner is signed in) is the same at both sizes. A local AWS runs
+in-process for the pages that read AWS (ops metrics reads CloudWatch).
+
+Each URL is requested once to warm up, then REQUESTS times through django.test.Client, the cache
+cleared before each request (so cached AWS reads are paid every time: a worst case); the time is
+perf_counter around client.get (no network, no middleware outside Django), the queries from
+CaptureQueriesContext (the last request's count). Nothing is asserted.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate_bench \\
+        .venv/bin/python bench/page_times.py [--sizes 10,10000] [--keys 5] [--days 30] \\
+        [--regions us-east-1,eu-west-1] [--requests 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(_name, _value)
+os.environ.pop("AWS_PROFILE", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+# (label, URL name, kwargs maker, who): who is "admin", "ops" or "owner"
+PAGES: list[tuple[str, str, str, str]] = [
+    ("console overview", "console:overview", "", "ops"),
+    ("customer list", "console:customers", "", "ops"),
+    ("customer detail", "console:customer", "customer", "ops"),
+    ("tiers", "console:tiers", "", "ops"),
+    ("stages", "console:stages", "", "ops"),
+    ("ops metrics", "console:metrics", "", "ops"),
+    ("sync/drift", "console:drift", "", "ops"),
+    ("capacity", "console:capacity", "", "ops"),
+    ("customer usage", "app:usage", "", "owner"),
+    ("customer keys", "app:keys", "", "owner"),
+    ("usage CSV", "app:usage-csv", "", "owner"),
+    ("API customers", "v1:customer-list", "", "admin"),
+    ("API keys", "v1:key-list", "", "owner"),
+    ("API usage summary", "v1:usage-summary-list", "", "owner"),
+]
+
+
+def measure(requests: int, focus: Any, people: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tests.fixtures.mfa import mark_mfa_passed
+
+    found: dict[str, tuple[float, ...]] = {}
+    for label, name, kwargs, who in PAGES:
+        url = reverse(name, kwargs={"customer_id": focus.pk} if kwargs else None)
+        client = Client()
+        client.force_login(people[who])
+        mark_mfa_passed(client, people[who])
+        times, queries, status = [], 0, 0
+        for i in range(requests + 1):
+            cache.clear()
+            with CaptureQueriesContext(connection) as captured:
+                began = time.perf_counter()
+                response = client.get(url)
+                elapsed = time.perf_counter() - began
+            status = response.status_code
+            if i:  # the first request warms up
+                times.append(elapsed * 1000)
+                queries = len(captured)
+        p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+        found[label] = (statistics.median(times), p95, queries, status)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,10000", help="two customer counts")
+    parser.add_argument("--keys", type=int, default=5, help="keys per customer")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--regions", default="us-east-1,eu-west-1")
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    regions = args.regions.split(",")
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from localaws.testing import start_local_aws
+
+    server = start_local_aws()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    setup_test_environment()
+    settings.DEBUG = False
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}", file=sys.stderr)
+    try:
+        from demo import scale
+        from portal.accounts.models import StaffRole, User
+        from portal.customers.models import Customer
+        from tests.conftest import make_user
+
+        people: dict[str, Any] = {
+            "admin": make_user("admin@bench.test", StaffRole.ADMIN),
+            "ops": make_user("ops@bench.test", StaffRole.OPS),
+        }
+        results, seeded, setup = {}, 0, {}
+        for size in sizes:
+            began = time.monotonic()
+            scale.seed(
+                customers=size - seeded,
+                keys_per_customer=args.keys,
+                regions=regions,
+                days=args.days,
+            )
+            setup[size] = time.monotonic() - began
+            seeded = size
+            focus = Customer.objects.filter(slug__startswith=scale.SLUG_PREFIX).order_by("pk")[0]
+            people["owner"] = User.objects.get(memberships__customer=focus)
+            results[size] = measure(args.requests, focus, people)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        server.stop()
+    report(sizes, results, setup, args)
+
+
+def report(sizes: list[int], results: dict[int, Any], setup: dict[int, float], args: Any) -> None:
+    small, large = sizes[0], sizes[-1]
+    print(
+        f"{'page':<19}{f'p50/p95 ms @{small:,}':>18}{f'p50/p95 ms @{large:,}':>20}"
+        f"{'p95 ratio':>10}{'queries':>12}"
+    )
+    for label, *_ in PAGES:
+        a, b = results[small][label], results[large][label]
+        bad = "" if a[3] == b[3] == 200 else f"  HTTP {a[3]}/{b[3]}"
+        print(
+            f"{label:<19}{f'{a[0]:.1f} / {a[1]:.1f}':>18}{f'{b[0]:.1f} / {b[1]:.1f}':>20}"
+            f"{b[1] / a[1]:>9.1f}x{f'{a[2]} -> {b[2]}':>12}{bad}"
+        )
+    print(
+        f"({args.requests} requests a page after one warm-up, cache cleared before each; "
+        f"{args.keys} keys a customer, {args.days} days, regions {args.regions}; seeding took "
+        + ", ".join(f"{setup[s]:.0f} s to {s:,}" for s in sizes)
+        + ")"
+    )
+
+
+if __name__ == "__main__":
+    main()
