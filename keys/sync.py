@@ -19,7 +19,7 @@ from plans.models import Subscription
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.aws.location import Location, at
-from portal.connections.copies import converge_copies
+from portal.connections.copies import converge_copies, first_attempt
 from portal.connections.locations import Locations, home_location
 from portal.errors import PermanentSyncError, TransientSyncError
 
@@ -93,7 +93,7 @@ def push_key(key: ApiKey) -> None:
             )
         known_plans: list[str] | None = None
         if not copy.aws_id:
-            orphan = aws.find_api_key(spec)
+            orphan = None if first_attempt(copy) else aws.find_api_key(spec)
             if orphan is not None:
                 aws.update_api_key(orphan.aws_id, spec)
                 aws_id = orphan.aws_id
@@ -111,20 +111,26 @@ def push_key(key: ApiKey) -> None:
                 )
                 known_plans = []
             # Saved at once, outside any transaction: a crash after this line must not forget it.
-            KeyCopy.objects.filter(pk=copy.pk).update(aws_id=aws_id)
-            copy.aws_id = aws_id
+            KeyCopy.objects.filter(pk=copy.pk).update(aws_id=aws_id, pushed=None)
+            copy.aws_id, copy.pushed = aws_id, None
             if not key.secret_sha256:
                 ApiKey.objects.filter(pk=key.pk).update(secret_sha256=digest, display_prefix=prefix)
                 key.secret_sha256, key.display_prefix = digest, prefix
         else:
+            known = copy.pushed
             try:
-                aws.update_api_key(copy.aws_id, spec)
+                aws.update_api_key(copy.aws_id, spec, known=known)
             except AwsNotFound as exc:
                 raise PermanentSyncError(
                     "This key no longer exists in API Gateway (deleted outside Tollgate). "
                     "Revoke it and create a new one."
                 ) from exc
+            if known is not None and "usage_plan" in known:
+                known_plans = [str(known["usage_plan"])] if known["usage_plan"] else []
         aws.ensure_key_in_plan(copy.aws_id, place.plan_aws_id or None, known_plans=known_plans)
+        # What AWS holds now: the next change patches from it without reading AWS first.
+        copy.pushed = {**aws.api_key_record(spec), "usage_plan": place.plan_aws_id}
+        KeyCopy.objects.filter(pk=copy.pk).update(pushed=copy.pushed)
 
     def remove(copy: KeyCopy, location: Location) -> None:
         leftover = copy.aws_id or getattr(aws.find_api_key(spec), "aws_id", "")

@@ -7,7 +7,7 @@ from plans.models import ApiStage, Plan, PlanCopy
 from plans.signals import tier_places_changed
 from portal.aws import apigateway as aws
 from portal.aws.location import Location
-from portal.connections.copies import converge_copies
+from portal.connections.copies import converge_copies, first_attempt
 from portal.connections.locations import home_location
 
 
@@ -48,11 +48,14 @@ def push_plan(plan: Plan) -> None:
     )
 
     def push(copy: PlanCopy, location: Location, place: TierLocation) -> None:
-        aws_id, _ = aws.ensure_usage_plan(copy.aws_id or None, usage_plan_spec(plan, place.stages))
-        if aws_id != copy.aws_id:
-            # Saved at once, outside any transaction: a crash after this line must not forget it.
-            PlanCopy.objects.filter(pk=copy.pk).update(aws_id=aws_id)
-            copy.aws_id = aws_id
+        spec = usage_plan_spec(plan, place.stages)
+        fresh = first_attempt(copy)
+        aws_id, _ = aws.ensure_usage_plan(
+            copy.aws_id or None, spec, known=copy.pushed if copy.aws_id else None, fresh=fresh
+        )
+        # Saved at once, outside any transaction: a crash after this line must not forget it.
+        copy.aws_id, copy.pushed = aws_id, aws.usage_plan_record(spec)
+        PlanCopy.objects.filter(pk=copy.pk).update(aws_id=aws_id, pushed=copy.pushed)
 
     def remove(copy: PlanCopy, location: Location) -> None:
         if copy.aws_id:

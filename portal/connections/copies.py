@@ -43,6 +43,16 @@ class CopiesOutcome(Generic[Copy]):
         return self.copies[0].aws_id if self.copies else ""
 
 
+def first_attempt(copy: AwsCopy) -> bool:
+    """No push has ever been tried for this copy, so AWS holds no orphan of it to look for
+    before creating it (recorded now: a crash from here on makes the next try look)."""
+    if copy.aws_id or copy.attempted_at is not None:
+        return False
+    copy.attempted_at = timezone.now()
+    type(copy)._default_manager.filter(pk=copy.pk).update(attempted_at=copy.attempted_at)
+    return True
+
+
 def _failure_summary(failures: list[tuple[str, Exception]], total: int) -> str:
     done = total - len(failures)
     parts = "; ".join(f"{where}: {exc}" for where, exc in failures)

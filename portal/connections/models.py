@@ -127,6 +127,12 @@ class AwsCopy(models.Model):
     error = models.TextField(blank=True)
     attempted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    pushed = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the last sync made AWS hold here: the next one patches from it without "
+        "reading AWS first. Cleared whenever AWS may differ (the reconciler found it so).",
+    )
 
     class Meta:
         abstract = True

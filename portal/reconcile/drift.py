@@ -24,7 +24,7 @@ from plans.models import ApiStage, MethodThrottle, Plan, PlanCopy, Subscription
 from plans.services import PLAN_FIELDS, plan_archive, plan_update
 from portal.audit.services import audit
 from portal.connections.locations import default_connection
-from portal.reconcile.report import DELETED_IN_AWS
+from portal.reconcile.report import DELETED_IN_AWS, forget_pushed
 from portal.sync import SyncState, SyncStatus, bump_desired_version, schedule_sync, settle_as_is
 
 ACCEPTABLE_KEY_FIELDS = {"enabled", "API key"}
@@ -125,6 +125,7 @@ def drift_push_ours(*, actor: Any, obj: SyncState, ip: str | None = None) -> Non
             if deleted:
                 keys_resync_for_tier(obj)  # they join the usage plans made again
         type(obj)._default_manager.filter(pk=obj.pk).update(drift=None)
+        forget_pushed(obj)
         bump_desired_version(obj)
         audit(actor=actor, action="drift.pushed_ours", target=obj, before=before, ip=ip)
         schedule_sync(obj)
@@ -139,6 +140,7 @@ def drift_accept_aws(*, actor: Any, obj: SyncState, ip: str | None = None) -> No
     """
     with transaction.atomic():
         obj = _locked_drifted(obj)
+        forget_pushed(obj)
         if not can_accept_aws(obj):
             if is_partly_deleted(obj):
                 raise ValidationError(

@@ -161,8 +161,16 @@ def confirm(model: type[SyncState], pks: list[int]) -> None:
         ).update(sync_status=SyncStatus.SYNCED, synced_at=timezone.now(), drift=None)
 
 
+def forget_pushed(obj: SyncState) -> None:
+    """AWS may not hold what Tollgate last wrote there: the next sync reads it first."""
+    copies = getattr(obj, "copies", None)  # Plan.copies, ApiKey.copies
+    if copies is not None:
+        copies.update(pushed=None)
+
+
 def resync(obj: SyncState) -> None:
     with transaction.atomic():
+        forget_pushed(obj)
         bump_desired_version(obj)
         schedule_sync(obj)
 

@@ -27,6 +27,7 @@ from portal.aws.apigateway.api_keys import (
     api_key_fingerprint_listing,
     api_key_fingerprints,
     api_key_patch,
+    api_key_record,
     create_api_key,
     delete_api_key,
     ensure_key_in_plan,
@@ -77,6 +78,7 @@ from portal.aws.apigateway.usage_plans import (
     list_usage_plans,
     update_usage_plan,
     usage_plan_patch,
+    usage_plan_record,
     usage_plan_state,
 )
 
@@ -99,6 +101,7 @@ __all__ = [
     "api_key_fingerprint_listing",
     "api_key_fingerprints",
     "api_key_patch",
+    "api_key_record",
     "create_api_key",
     "create_usage_plan",
     "custom_domains",
@@ -125,6 +128,7 @@ __all__ = [
     "update_usage_plan",
     "usage_plan_differences",
     "usage_plan_patch",
+    "usage_plan_record",
     "usage_plan_state",
     "usage_plans_of_key",
 ]

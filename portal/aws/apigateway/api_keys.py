@@ -17,6 +17,7 @@ from portal.aws.apigateway.paging import paged
 from portal.aws.apigateway.specs import OWNER_TAG, ApiKeySpec, AwsApiKey, CreatedApiKey
 from portal.aws.clients import apigateway
 from portal.aws.errors import AwsNotFound, aws_errors
+from portal.errors import PermanentSyncError
 
 
 def _api_key(item: dict[str, Any]) -> AwsApiKey:
@@ -130,8 +131,28 @@ def api_key_patch(current: AwsApiKey, spec: ApiKeySpec) -> list[dict[str, str]]:
     return ops
 
 
-def update_api_key(aws_id: str, spec: ApiKeySpec) -> None:
-    ops = api_key_patch(get_api_key(aws_id), spec)
+def api_key_record(spec: ApiKeySpec) -> dict[str, Any]:
+    """What AWS holds once `spec` is pushed: kept by the caller so the next update can patch
+    without reading first (`update_api_key(known=...)`)."""
+    return {"name": spec.name, "description": spec.description, "enabled": spec.enabled}
+
+
+def update_api_key(aws_id: str, spec: ApiKeySpec, *, known: dict[str, Any] | None = None) -> None:
+    """Make the key hold `spec`, patching only what differs from AWS now, or from `known`
+    (api_key_record: what the caller last made it hold; no GetApiKey then, and a change made
+    in AWS meanwhile is the reconciler's to find, as drift)."""
+    current = (
+        get_api_key(aws_id)
+        if known is None
+        else AwsApiKey(
+            aws_id=aws_id,
+            name=str(known.get("name", "")),
+            description=str(known.get("description", "")),
+            enabled=bool(known.get("enabled")),
+            tags={},
+        )
+    )
+    ops = api_key_patch(current, spec)
     if ops:
         with aws_errors():
             apigateway().update_api_key(apiKey=aws_id, patchOperations=cast(Any, ops))
@@ -170,10 +191,17 @@ def ensure_key_in_plan(
             except AwsNotFound:
                 pass
     if plan_aws_id and plan_aws_id not in current:
-        with aws_errors():
-            apigateway().create_usage_plan_key(
-                usagePlanId=plan_aws_id, keyId=key_aws_id, keyType="API_KEY"
-            )
+        try:
+            with aws_errors():
+                apigateway().create_usage_plan_key(
+                    usagePlanId=plan_aws_id, keyId=key_aws_id, keyType="API_KEY"
+                )
+        except PermanentSyncError:
+            if known_plans is None:
+                raise
+            # `known_plans` was not what AWS holds (the key is in the plan already, or in
+            # another covering the same stage): look, and move it as AWS has it.
+            ensure_key_in_plan(key_aws_id, plan_aws_id)
 
 
 def keys_of_usage_plan(plan_aws_id: str) -> list[str]:

@@ -21,6 +21,7 @@ from portal.aws.apigateway.specs import (
 )
 from portal.aws.clients import apigateway
 from portal.aws.errors import AwsNotFound, aws_errors
+from portal.errors import PermanentSyncError
 
 
 def _method_throttle_map(limits: dict[str, MethodLimit]) -> dict[str, dict[str, Any]]:
@@ -195,8 +196,37 @@ def update_usage_plan(aws_id: str, ops: list[dict[str, str]]) -> None:
         apigateway().update_usage_plan(usagePlanId=aws_id, patchOperations=cast(Any, ops))
 
 
-def ensure_usage_plan(aws_id: str | None, spec: UsagePlanSpec) -> tuple[str, bool]:
-    """Make AWS hold `spec`; returns the usage plan id and whether it was adopted or created."""
+def usage_plan_record(spec: UsagePlanSpec) -> dict[str, Any]:
+    """What AWS holds once `spec` is pushed, in GetUsagePlan's shape: kept by the caller so the
+    next push can patch without reading first (`ensure_usage_plan(known=...)`)."""
+    return _plan_request(spec)
+
+
+def ensure_usage_plan(
+    aws_id: str | None,
+    spec: UsagePlanSpec,
+    *,
+    known: dict[str, Any] | None = None,
+    fresh: bool = False,
+) -> tuple[str, bool]:
+    """Make AWS hold `spec`; returns the usage plan id and whether it was adopted or created.
+
+    `known`: what the caller last made AWS hold for `aws_id` (usage_plan_record): the patch is
+    worked out from it, with no GetUsagePlan (a change made in AWS meanwhile is the
+    reconciler's to find, as drift). `fresh`: no earlier attempt can have made this plan, so
+    there is no orphan to look for before creating it.
+    """
+    if aws_id and known is not None:
+        ops = usage_plan_patch(known, spec)
+        if not ops:
+            return aws_id, False
+        try:
+            update_usage_plan(aws_id, ops)
+            return aws_id, False
+        except AwsNotFound:
+            pass  # deleted in AWS: found or made again below
+        except PermanentSyncError:
+            pass  # AWS holds something else than `known` (a stage already added): read it
     if aws_id:
         try:
             current = get_usage_plan(aws_id)
@@ -207,7 +237,7 @@ def ensure_usage_plan(aws_id: str | None, spec: UsagePlanSpec) -> tuple[str, boo
             if ops:
                 update_usage_plan(aws_id, ops)
             return aws_id, False
-    orphan = find_usage_plan(spec.owner_id)
+    orphan = None if fresh else find_usage_plan(spec.owner_id)
     if orphan is not None:
         ops = usage_plan_patch(orphan, spec)
         if ops:
