@@ -104,6 +104,8 @@ class ApiKey(SyncState):
 
     class Meta:
         ordering = ["-created_at"]
+        # The key lists' order (newest first): without it PostgreSQL sorted every key per page.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="apikey_newest_first")]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "name"],
