@@ -19,7 +19,7 @@ from plans.models import Subscription
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.aws.location import Location, at
-from portal.connections.copies import converge_copies, first_attempt
+from portal.connections.copies import converge_copies, first_attempt, keep_first_copy_id
 from portal.connections.locations import Locations, home_location
 from portal.errors import PermanentSyncError, TransientSyncError
 
@@ -147,20 +147,4 @@ def push_key(key: ApiKey) -> None:
             legacy=(key.aws_id, home_location()),
         )
     finally:
-        _keep_first_copy_id(key, wanted[0][0] if wanted else None)
-
-
-def _keep_first_copy_id(key: ApiKey, first: Location | None) -> None:
-    """`ApiKey.aws_id` names the copy in the first place of its tier (a revoked key keeps the
-    id it had, for the record)."""
-    if first is None:
-        return
-    copy = (
-        KeyCopy.objects.filter(key=key, connection_id=first.connection_id, region=first.region)
-        .exclude(aws_id="")
-        .first()
-    )
-    aws_id = copy.aws_id if copy is not None else ""
-    if aws_id != key.aws_id:
-        ApiKey.objects.filter(pk=key.pk).update(aws_id=aws_id)
-        key.aws_id = aws_id
+        keep_first_copy_id(key, wanted[0][0] if wanted else None)

@@ -7,7 +7,7 @@ from plans.models import ApiStage, Plan, PlanCopy
 from plans.signals import tier_places_changed
 from portal.aws import apigateway as aws
 from portal.aws.location import Location
-from portal.connections.copies import converge_copies, first_attempt
+from portal.connections.copies import converge_copies, first_attempt, keep_first_copy_id
 from portal.connections.locations import home_location
 
 
@@ -75,20 +75,4 @@ def push_plan(plan: Plan) -> None:
             on_places_changed=places_changed,
         )
     finally:
-        _keep_first_copy_id(plan, wanted[0][0] if wanted else None)
-
-
-def _keep_first_copy_id(plan: Plan, first: Location | None) -> None:
-    """`Plan.aws_id` names the usage plan in the tier's first place (an archived tier keeps
-    the id it had, for the record)."""
-    if first is None:
-        return
-    copy = (
-        PlanCopy.objects.filter(plan=plan, connection_id=first.connection_id, region=first.region)
-        .exclude(aws_id="")
-        .first()
-    )
-    aws_id = copy.aws_id if copy is not None else ""
-    if aws_id != plan.aws_id:
-        Plan.objects.filter(pk=plan.pk).update(aws_id=aws_id)
-        plan.aws_id = aws_id
+        keep_first_copy_id(plan, wanted[0][0] if wanted else None)

@@ -43,6 +43,22 @@ class CopiesOutcome(Generic[Copy]):
         return self.copies[0].aws_id if self.copies else ""
 
 
+def keep_first_copy_id(obj: Any, first: Location | None) -> None:
+    """`obj.aws_id` (a tier's or key's) names its copy in its first place; an object in no
+    place any more (archived, revoked) keeps the id it had, for the record."""
+    if first is None:
+        return
+    copy = (
+        obj.copies.filter(connection_id=first.connection_id, region=first.region)
+        .exclude(aws_id="")
+        .first()
+    )
+    aws_id = copy.aws_id if copy is not None else ""
+    if aws_id != obj.aws_id:
+        type(obj)._default_manager.filter(pk=obj.pk).update(aws_id=aws_id)
+        obj.aws_id = aws_id
+
+
 def first_attempt(copy: AwsCopy) -> bool:
     """No push has ever been tried for this copy, so AWS holds no orphan of it to look for
     before creating it (recorded now: a crash from here on makes the next try look)."""
