@@ -119,6 +119,11 @@ def converge_copies(
         if copy.synced_version >= version and copy.aws_id:
             continue
         now = timezone.now()
+        if copy.pushed is not None:
+            # From here AWS may hold either state (a write applied whose answer was lost, a
+            # worker killed mid-call): the push works from `copy.pushed` in memory, and only a
+            # push that succeeds records it again; any other outcome makes the next one read.
+            model.objects.filter(pk=copy.pk).update(pushed=None)
         try:
             with at(location):
                 push(copy, location, payload)
