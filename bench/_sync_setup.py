@@ -112,7 +112,7 @@ def live_stage() -> Any:
 
     from localaws.demo_api import ensure_demo_api
     from plans.models import ApiStage
-    from plans.services import stage_set_available, stages_discover
+    from plans.stages import stage_set_available, stages_discover
 
     apigw = boto3.client(
         "apigateway", region_name="us-east-1", endpoint_url=os.environ["AWS_ENDPOINT_URL"]

@@ -132,8 +132,9 @@ def across_regions(control: Any, drain: Any, east: Any) -> None:
     from keys.services import key_create, key_revoke
     from localaws.demo_api import ensure_demo_api
     from plans.models import ApiStage
-    from plans.services import plan_create, stage_set_available, stages_discover
+    from plans.services import plan_create
     from plans.services import subscription_switch as switch
+    from plans.stages import stage_set_available, stages_discover
     from portal.connections.services import connection_default, connection_update
     from portal.customers.services import customer_onboard
     from tests.conftest import PREMIUM, make_user

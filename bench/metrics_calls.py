@@ -64,12 +64,8 @@ def run(control: LocalAwsControl) -> None:
     from keys.services import key_create
     from localaws.demo_api import ensure_demo_api
     from plans.models import ApiStage
-    from plans.services import (
-        plan_create,
-        stage_set_available,
-        stages_discover,
-        subscription_switch,
-    )
+    from plans.services import plan_create, subscription_switch
+    from plans.stages import stage_set_available, stages_discover
     from portal.accounts.models import StaffRole, User
     from portal.aws.clients import reset_clients
     from portal.celery import app

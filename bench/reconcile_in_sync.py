@@ -44,8 +44,8 @@ def two_region_tiers(customer_count: int, drain: Any) -> tuple[list[Any], list[A
     from localaws.demo_api import ensure_demo_api
     from localaws.demo_estate import EU_DOMAIN
     from plans.models import ApiStage
-    from plans.services import plan_create, stage_set_available, subscription_switch
-    from plans.stages import stages_discover
+    from plans.services import plan_create, subscription_switch
+    from plans.stages import stage_set_available, stages_discover
     from portal.connections.models import AwsConnection
     from portal.customers.services import customer_onboard
     from tests.conftest import ENTERPRISE, FREE, PREMIUM, make_user

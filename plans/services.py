@@ -15,16 +15,6 @@ from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.selectors import active_subscription
 from plans.signals import subscription_started
-from plans.stages import (  # noqa: F401 - the stage services, once here
-    DISCOVER_STAGES_TASK,
-    DiscoveryResult,
-    stage_record_operations,
-    stage_set_available,
-    stages_discover,
-    stages_domains_unreadable,
-    stages_refresh_requested,
-    stages_refresh_requested_at,
-)
 from portal.access import require_organisation_manager
 from portal.audit.services import audit
 from portal.customers.models import Customer

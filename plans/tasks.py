@@ -2,7 +2,7 @@ from celery import shared_task
 from celery.app.task import Task
 
 from plans.models import Plan
-from plans.services import stages_discover
+from plans.stages import stages_discover
 from plans.sync import push_plan
 from portal.sync import run_sync_task
 

@@ -13,15 +13,12 @@ from plans.forms import (
 )
 from plans.models import ACTIVE_SUBSCRIPTION, ApiStage, Plan
 from plans.selectors import active_subscription, latest_tier_request, tiers_offered
-from plans.services import (
-    plan_archive,
-    plan_create,
-    plan_update,
+from plans.services import plan_archive, plan_create, plan_update, subscription_switch
+from plans.stages import (
     stage_set_available,
     stages_domains_unreadable,
     stages_refresh_requested,
     stages_refresh_requested_at,
-    subscription_switch,
 )
 from plans.views_approvals import confirm_leaving_approval_tier
 from portal.access import (

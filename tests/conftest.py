@@ -27,7 +27,8 @@ from localaws.demo_api import ensure_demo_api
 from localaws.server import LocalAwsServer
 from localaws.testing import LocalAwsControl, start_local_aws
 from plans.models import ApiStage, Plan
-from plans.services import plan_create, stage_set_available, stages_discover
+from plans.services import plan_create
+from plans.stages import stage_set_available, stages_discover
 from portal.accounts.models import StaffRole, User
 from portal.customers.models import (
     INVITATION_LIFETIME,

@@ -26,6 +26,7 @@ from keys.imports.starting import chunk_name_prefix
 from keys.imports.vault import drop_secrets, load_secrets
 from keys.models import ApiKey, KeyImport, KeyImportRow, KeyImportRowStatus, KeyImportStatus
 from plans.locations import usage_plan_id_at
+from plans.models import Subscription
 from portal.audit.services import audit
 from portal.aws import apigateway as aws
 from portal.aws.limiter import RateBudgetWait
@@ -58,6 +59,8 @@ class _Run:
         self.imp = imp
         self.targets: dict[int, _Target] = {}
         self.index: dict[str, aws.AwsApiKey] | None = None
+        self.home = home_location()  # where ImportApiKeys runs
+        self.home_plan_ids: dict[int, str] = {}  # tier -> its usage plan there
 
     def holders(self) -> dict[str, aws.AwsApiKey]:
         """Every key in the account by the SHA-256 of its value (listed once per run)."""
@@ -77,10 +80,17 @@ class _Run:
                 # tier's other places afterwards (keys.imports.linking).
                 plan_aws_id=""
                 if problem or subscription is None
-                else usage_plan_id_at(subscription.plan, home_location()),
+                else self.home_plan_id(subscription),
                 problem=problem,
             )
         return self.targets[customer_id]
+
+    def home_plan_id(self, subscription: Subscription) -> str:
+        if subscription.plan_id not in self.home_plan_ids:
+            self.home_plan_ids[subscription.plan_id] = usage_plan_id_at(
+                subscription.plan, self.home
+            )
+        return self.home_plan_ids[subscription.plan_id]
 
 
 def _fail_rows(messages: dict[int, str]) -> None:
@@ -329,7 +339,7 @@ def run_import_task(task: Any, import_id: int) -> None:
     the sync tasks' own: waiting for the lock or the rate budget is not a failed attempt)."""
     attempt, budget_waits = task_attempt(task)
     try:
-        with at(home_location()):
+        with at(home_location()):  # the place _Run sends the keys to
             run_import(import_id, attempt=attempt)
     except (LockBusy, TransientSyncError) as exc:
         raise retry_later(task, exc, attempt=attempt, budget_waits=budget_waits) from exc

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plans import services as plan_services
+from plans import stages as stage_services
 from plans.api import filters
 from plans.api import serializers as s
 from plans.models import ApiStage, Plan, Subscription
@@ -48,7 +49,7 @@ class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         stage = self.get_object()
         body = s.StageAvailabilitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        plan_services.stage_set_available(
+        stage_services.stage_set_available(
             actor=request.user,
             stage=stage,
             available=body.validated_data["available"],
@@ -80,12 +81,12 @@ class StageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     )
     @action(detail=False, methods=["post"])
     def refresh(self, request: Request) -> Response:
-        plan_services.stages_refresh_requested(actor=request.user, ip=request_ip(request))
+        stage_services.stages_refresh_requested(actor=request.user, ip=request_ip(request))
         return Response(
             s.StageRefreshSerializer(
                 {
                     "detail": "Looking for REST API stages in AWS.",
-                    "requested_at": plan_services.stages_refresh_requested_at(),
+                    "requested_at": stage_services.stages_refresh_requested_at(),
                 }
             ).data,
             status=status.HTTP_202_ACCEPTED,

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from portal.connections.models import where_of
 from portal.sync import SyncState
 from portal.wording import quota_in_words, rate_in_words, throttle_in_words
 
@@ -103,10 +104,7 @@ class ApiStage(models.Model):
     def where(self) -> str:
         """ "eu-west-1", or "Partner · us-east-1" outside the default connection (its
         account in `account_id`)."""
-        connection = self.connection
-        if connection is None or connection.is_default:
-            return self.region
-        return f"{connection.name} · {self.region}"
+        return where_of(self.connection, self.region)
 
     @property
     def account_id(self) -> str:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from plans.locations import stage_locations
 from plans.models import ApiStage
-from plans.services import stage_record_operations
+from plans.stages import stage_record_operations
 from portal.aws.exports import export_openapi
 from portal.aws.location import at
 from portal.catalog.models import ApiDocument

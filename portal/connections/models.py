@@ -106,6 +106,14 @@ class AwsConnection(models.Model):
         return [(region, found.get(region, [])) for region in self.regions]
 
 
+def where_of(connection: AwsConnection | None, region: str) -> str:
+    """ "eu-west-1", or "Partner · us-east-1" outside the default connection: how pages name
+    the place of a stage or a copy (Location.label reads the same)."""
+    if connection is None or connection.is_default:
+        return region
+    return f"{connection.name} · {region}"
+
+
 class AwsCopy(models.Model):
     """One AWS copy of a tier or key: Tollgate keeps one per account and region it covers.
 
@@ -157,8 +165,4 @@ class AwsCopy(models.Model):
 
     @property
     def where(self) -> str:
-        """ "eu-west-1", or "Partner · us-east-1" outside the default connection."""
-        connection = self.connection
-        if connection is None or connection.is_default:
-            return self.region
-        return f"{connection.name} · {self.region}"
+        return where_of(self.connection, self.region)

@@ -21,7 +21,8 @@ from keys.models import ApiKey, KeyCopy
 from keys.services import KeyInAws, keys_resync_for_customer, keys_take_over
 from plans.models import ApiStage, Plan, PlanCopy
 from plans.selectors import active_subscription
-from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
+from plans.services import plan_create, subscription_switch
+from plans.stages import stage_set_available, stages_discover
 from portal.aws import apigateway as aws
 from portal.aws.errors import AwsNotFound
 from portal.aws.location import Location, at

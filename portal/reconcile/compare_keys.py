@@ -97,21 +97,10 @@ def reconcile_keys(
         spec = api_key_spec(key)
         checked: Checked[KeyCopy] = Checked(label, "API key")
         for place_key in wanted:
-            place = estate.read.get(place_key)
-            if place is None:
-                checked.unread += 1
+            found = checked.found_in(estate, place_key, copies.get(place_key), lambda p: p.keys)
+            if found is None:
                 continue
-            here = copies.get(place_key)
-            if here is None or not here.aws_id:
-                checked.missing.append(place.where)
-                place.figures.missing += 1
-                continue
-            current = place.keys.get(here.aws_id)
-            if current is None:
-                checked.deleted.append((place.where, place_key, here))
-                place.figures.missing += 1
-                continue
-            checked.found += 1
+            place, here, current = found
             differences = aws.api_key_differences(current, spec)
             names = tiers.names_at.get(place_key, {})
             expected = tiers.plan_ids.get((plan_id, place_key), "") if plan_id else ""

@@ -117,21 +117,10 @@ def reconcile_tiers(
 
         checked: Checked[PlanCopy] = Checked(label, "usage plan")
         for key, tier_place in wanted.items():
-            place = estate.read.get(key)
-            if place is None:
-                checked.unread += 1
+            found = checked.found_in(estate, key, copies.get(key), lambda place: place.plans)
+            if found is None:
                 continue
-            here = copies.get(key)
-            if here is None or not here.aws_id:
-                checked.missing.append(place.where)
-                place.figures.missing += 1
-                continue
-            current = place.plans.get(here.aws_id)
-            if current is None:
-                checked.deleted.append((place.where, key, here))
-                place.figures.missing += 1
-                continue
-            checked.found += 1
+            place, here, current = found
             state = aws.usage_plan_state(current)
             differences = aws.usage_plan_differences(
                 state, usage_plan_spec(plan, tier_place.stages)

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from portal.connections.models import AwsCopy
+from portal.reconcile.places import Estate, PlaceInAws
 from portal.reconcile.report import (
     LocationKey,
     ReconcileReport,
@@ -41,6 +42,31 @@ class Checked(Generic[Copy]):
     drifts: list[dict[str, Any]] = field(default_factory=list)  # report.place_drift entries
     found: int = 0  # copies found in AWS
     unread: int = 0  # places it belongs in that could not be read this time
+
+    def found_in(
+        self,
+        estate: Estate,
+        place_key: LocationKey,
+        here: Copy | None,
+        listing: Callable[[PlaceInAws], Mapping[str, Any]],
+    ) -> tuple[PlaceInAws, Copy, Any] | None:
+        """The place, the copy and AWS's object for it (from `listing` of the place: its usage
+        plans or keys), or None, counted as unread, missing (no copy yet) or deleted in AWS."""
+        place = estate.read.get(place_key)
+        if place is None:
+            self.unread += 1
+            return None
+        if here is None or not here.aws_id:
+            self.missing.append(place.where)
+            place.figures.missing += 1
+            return None
+        current = listing(place).get(here.aws_id)
+        if current is None:
+            self.deleted.append((place.where, place_key, here))
+            place.figures.missing += 1
+            return None
+        self.found += 1
+        return place, here, current
 
 
 def _words(entry: dict[str, Any], several: bool) -> str:

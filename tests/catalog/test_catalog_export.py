@@ -14,7 +14,7 @@ from django.test import Client
 from keys.models import ApiKey
 from localaws.testing import LocalAwsControl
 from plans.models import ApiStage, Plan
-from plans.services import stages_discover
+from plans.stages import stages_discover
 from portal.catalog.models import ApiDocument
 from portal.catalog.services import current_document, refresh_stage_document, strip_extensions
 from portal.customers.services import customer_onboard

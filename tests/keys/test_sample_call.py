@@ -15,7 +15,7 @@ from keys.models import ApiKey
 from keys.selectors import sample_call_for
 from plans.calls import choose_operation, sample_call, stage_url
 from plans.models import ApiStage
-from plans.services import stage_record_operations
+from plans.stages import stage_record_operations
 from portal.accounts.models import User
 from portal.catalog.models import ApiDocument
 from portal.catalog.services import record_operations

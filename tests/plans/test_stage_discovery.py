@@ -1,6 +1,6 @@
 """Stage discovery records where customers call each stage: its custom domain (GetDomainNames +
 GetBasePathMappings, as sellers publish APIs) where one maps it, else the execute-api address,
-against the local AWS (plans.services.stages_discover, portal.aws.apigateway.domains)."""
+against the local AWS (plans.stages.stages_discover, portal.aws.apigateway.domains)."""
 
 from __future__ import annotations
 

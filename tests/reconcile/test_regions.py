@@ -18,8 +18,8 @@ from localaws.demo_estate import EU_DOMAIN, EU_REGION, MAIN_REGION
 from localaws.server import LocalAwsServer
 from localaws.testing import LocalAwsControl
 from plans.models import ApiStage, Plan, PlanCopy
-from plans.services import plan_create, stage_set_available
-from plans.stages import stages_discover
+from plans.services import plan_create
+from plans.stages import stage_set_available, stages_discover
 from portal.accounts.models import StaffRole
 from portal.connections.models import AwsConnection
 from portal.customers.services import customer_onboard

@@ -26,7 +26,8 @@ from localaws.demo_estate import (
 from localaws.server import LocalAwsServer
 from localaws.testing import LocalAwsControl
 from plans.models import ApiStage, Plan
-from plans.services import plan_create, stage_set_available, stages_discover
+from plans.services import plan_create
+from plans.stages import stage_set_available, stages_discover
 from portal.aws import clients
 from portal.connections.models import AwsConnection
 from portal.connections.services import connection_create, connection_default, connection_update

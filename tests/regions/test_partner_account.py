@@ -14,7 +14,8 @@ from keys.services import key_create, key_revoke
 from localaws.demo_estate import MAIN_REGION, PARTNER_ACCOUNT_ID, PARTNER_DOMAIN, DemoEstate
 from localaws.testing import LocalAwsControl
 from plans.models import Plan, PlanCopy
-from plans.services import plan_create, stages_discover, subscription_switch
+from plans.services import plan_create, subscription_switch
+from plans.stages import stages_discover
 from portal.connections.models import AwsConnection
 from portal.customers.services import customer_onboard
 from portal.sync import SyncStatus

@@ -29,7 +29,8 @@ from keys.models import ApiKey
 from keys.services import key_create
 from localaws.testing import LocalAwsControl
 from plans.models import ApiStage, Plan
-from plans.services import plan_create, stage_set_available, stages_discover
+from plans.services import plan_create
+from plans.stages import stage_set_available, stages_discover
 from portal import sync
 from portal.celery import app as celery_app
 from portal.reconcile.services import reconcile

@@ -14,7 +14,8 @@ from django.conf import settings
 import portal.sync
 from localaws.testing import LocalAwsControl
 from plans.models import ApiStage, Plan
-from plans.services import plan_create, plan_update, stage_set_available, stages_discover
+from plans.services import plan_create, plan_update
+from plans.stages import stage_set_available, stages_discover
 from plans.sync import push_plan
 from portal.aws.clients import apigateway, reset_clients
 from portal.aws.limiter import (

@@ -32,7 +32,8 @@ from keys.services import key_create
 from localaws.demo_estate import PARTNER_EXTERNAL_ID, PARTNER_ROLE_ARN
 from plans.approvals import tier_request_create
 from plans.models import ApiStage, Plan, Subscription, TierRequest
-from plans.services import plan_create, stage_set_available, stages_discover, subscription_switch
+from plans.services import plan_create, subscription_switch
+from plans.stages import stage_set_available, stages_discover
 from portal.accounts.models import StaffRole, User
 from portal.connections.models import AwsConnection
 from portal.connections.services import connection_create, connection_default, connection_update
