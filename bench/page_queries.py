@@ -76,7 +76,7 @@ def measure(n: int) -> dict[str, tuple[int, int, int]]:
                 for d in range(5)
             ]
         )
-        bulk_customers_with_usage(n, plans[1], today)
+        bulk_customers_with_usage(n, plans[1], today)  # rebuilds the roll-ups, for acme's too
         people: dict[str, Any] = {"owner": owner, "ops": make_user("ops@t.test", StaffRole.OPS)}
         for name, url, who in PAGES:
             client = Client()

@@ -32,10 +32,11 @@ from portal.rest.permissions import STAFF
 from portal.rest.serializers import MAX_ID, ProblemSerializer
 from portal.rest.viewsets import ETagMixin, ScopedViewSet, request_ip
 from portal.usage import metrics as usage_metrics
+from portal.usage.figures import CustomerTotals
 from portal.usage.models import UsageDay
 from portal.usage.periods import resets_at
 from portal.usage.quota import grant_extra_quota
-from portal.usage.selectors import CustomerUsage, usage_summaries
+from portal.usage.selectors import usage_totals
 
 # --- usage days ---------------------------------------------------------------------------------
 
@@ -83,7 +84,9 @@ class UsageDayViewSet(mixins.ListModelMixin, ScopedViewSet):
     queryset = UsageDay.objects.select_related("key", "plan")  # scoped by key__customer
     serializer_class = UsageDaySerializer
     filterset_class = UsageDayFilter
-    ordering = ("-date", "-pk")
+    # Newest day first, a key's places together: the (date, key) index's order read backwards,
+    # so the first page reads 51 rows, not a day's 100,000 sorted by id.
+    ordering = ("-date", "-key_id", "-pk")
     ordering_fields = ["date", "pk"]
 
 
@@ -114,7 +117,7 @@ class KeyUsageSerializer(serializers.Serializer[Any]):
 
 
 class UsageSummarySerializer(serializers.Serializer[Any]):
-    """The usage page's figures (portal.usage.selectors.CustomerUsage)."""
+    """The usage page's figures this period (portal.usage.figures.CustomerTotals)."""
 
     customer = serializers.IntegerField(source="customer.pk")
     customer_name = serializers.CharField(source="customer.name")
@@ -131,7 +134,7 @@ class UsageSummarySerializer(serializers.Serializer[Any]):
     keys = KeyUsageSerializer(many=True)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_quota_period(self, usage: CustomerUsage) -> str | None:
+    def get_quota_period(self, usage: CustomerTotals) -> str | None:
         return (usage.plan.quota_period or None) if usage.plan else None
 
 
@@ -153,7 +156,7 @@ class UsageSummaryViewSet(mixins.ListModelMixin, ScopedViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         assert page is not None
-        usage = usage_summaries(page, timezone.now().date())  # three queries for the whole page
+        usage = usage_totals(page, timezone.now().date())  # three queries for the whole page
         return self.get_paginated_response(UsageSummarySerializer(usage, many=True).data)
 
 

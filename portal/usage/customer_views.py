@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -39,17 +40,18 @@ def usage_csv(request: HttpRequest, customer: Customer) -> HttpResponse:
     requests."""
     today = timezone.now().date()
     start = today - datetime.timedelta(days=SERIES_DAYS - 1)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(["date", "key", "requests", "remaining", "region"])
+    writer.writerows(
+        (day.isoformat(), key, requests, "" if remaining is None else remaining, where)
+        for day, key, requests, remaining, where in usage_rows_for_csv(customer, start, today)
+    )
+    response = HttpResponse(body.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="usage-{customer.slug}-{today.isoformat()}.csv"'
     )
     response["Cache-Control"] = "no-store"
-    writer = csv.writer(response)
-    writer.writerow(["date", "key", "requests", "remaining", "region"])
-    for day, key, requests, remaining, where in usage_rows_for_csv(customer, start, today):
-        writer.writerow(
-            [day.isoformat(), key, requests, "" if remaining is None else remaining, where]
-        )
     return response
 
 

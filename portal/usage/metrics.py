@@ -1,5 +1,5 @@
 """What the ops metrics page shows: API-wide CloudWatch series (through a 60-second cache) and
-per-key usage figures from the database (UsageDay, collected from GetUsage).
+per-key usage figures from the database (the roll-ups the collector keeps of GetUsage's figures).
 
 CloudWatch is read on a page request, but at most once a minute for each range, however many
 people look: every viewer of a range shares one cached GetMetricData answer (one call carries
@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from plans.models import ApiStage
+from keys.models import ApiKey
+from plans.models import ApiStage, QuotaPeriod
 from portal.aws import metrics as aws_metrics
 from portal.aws.metrics import ApiMetrics, StageDims
 from portal.connections.locations import location_of
 from portal.errors import PermanentSyncError, TransientSyncError
-from portal.usage.models import UsageDay
+from portal.usage.models import CustomerMonthUsage, PeriodUsage, UsageDay
 from portal.usage.periods import period_bounds
 
 
@@ -75,6 +76,8 @@ class Fetched:
     error: str
     fetched_at: datetime.datetime
     cached: bool = False
+    # The totals per account and region, shaped once when fetched (not on every view).
+    places: list[PlaceTotals] = field(default_factory=list)
 
 
 def _cache_key(stages: Sequence[StageDims], chosen: Range) -> str:
@@ -82,7 +85,8 @@ def _cache_key(stages: Sequence[StageDims], chosen: Range) -> str:
         f"{s.place}/{s.region}/{s.api_name}/{s.stage_name}" for s in sorted(set(stages))
     )
     digest = hashlib.sha256(names.encode()).hexdigest()[:24]
-    return f"tollgate:api-metrics:{chosen.key}:{chosen.period}:{digest}"
+    # v2: answers carry their place totals (Fetched.places).
+    return f"tollgate:api-metrics:v2:{chosen.key}:{chosen.period}:{digest}"
 
 
 def fetch_api_metrics(
@@ -109,10 +113,9 @@ def fetch_api_metrics(
     now = now or timezone.now()
     start, end = window(chosen, now)
     try:
+        metrics = aws_metrics.api_metrics(stages, start, end, chosen.period)
         result = Fetched(
-            metrics=aws_metrics.api_metrics(stages, start, end, chosen.period),
-            error="",
-            fetched_at=now,
+            metrics=metrics, error="", fetched_at=now, places=place_totals(metrics, stages)
         )
         cache.set(key, result, CACHE_SECONDS)
     except (TransientSyncError, PermanentSyncError) as exc:
@@ -279,48 +282,69 @@ def stage_dims(stages: Sequence[ApiStage]) -> list[StageDims]:
 
 
 def top_customers(today: datetime.date, limit: int = TOP_CUSTOMERS) -> list[dict[str, Any]]:
-    """The customers whose keys made the most requests this UTC month (one query)."""
+    """The customers whose keys made the most requests this UTC month (one query): the month's
+    largest CustomerMonthUsage rows (kept by the collector), and for those few the keys with
+    usage collected this month."""
+    month_start = today.replace(day=1)
+    keys = (
+        ApiKey.objects.filter(
+            Exists(
+                UsageDay.objects.filter(key=OuterRef("pk"), date__gte=month_start, date__lte=today)
+            ),
+            customer=OuterRef("customer"),
+        )
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     rows = (
-        UsageDay.objects.filter(date__gte=today.replace(day=1), date__lte=today)
-        .values("key__customer_id", "key__customer__name")
-        .annotate(total=Sum("used"), keys=Count("key_id", distinct=True))
-        .filter(total__gt=0)
-        .order_by("-total", "key__customer__name")[:limit]
+        CustomerMonthUsage.objects.filter(month=month_start, used__gt=0)
+        .order_by("-used", "customer__name")
+        .values(key__customer_id=F("customer_id"), key__customer__name=F("customer__name"))
+        .annotate(total=F("used"), keys=Coalesce(Subquery(keys), 0))[:limit]
     )
     return [dict(row) for row in rows]
 
 
 def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str, Any]]:
-    """Keys at 80% or more of their tier's quota in the current quota period (one query).
+    """Keys at 80% or more of their tier's quota in the current quota period, the largest share
+    first (ties: the larger use, then the older key), from the roll-up the collector keeps.
 
+    One query per quota period (day, week, month), each reading only its top `limit` rows in
+    the order of an index; a single query for the three periods at once can only be sorted
+    after reading every row at 80% or more (thousands at 50,000 keys), so they are merged here.
     API Gateway applies a usage plan's quota to each key separately. Rows carry `percent`.
     """
-    week_start = period_bounds("WEEK", today)[0]
-    in_period = (
-        Q(plan__quota_period="DAY", date=today)
-        | Q(plan__quota_period="WEEK", date__gte=week_start, date__lte=today)
-        | Q(plan__quota_period="MONTH", date__gte=today.replace(day=1), date__lte=today)
-    )
-    found = (
-        UsageDay.objects.filter(in_period, plan__quota_limit__isnull=False)
-        .filter(key__revoked_at__isnull=True)
-        .values(
-            "key_id",
-            "key__name",
-            "key__customer_id",
-            "key__customer__name",
-            "plan__name",
-            "plan__quota_limit",
-            "plan__quota_period",
+    rows: list[dict[str, Any]] = []
+    for period in QuotaPeriod.values:
+        start, _ = period_bounds(period, today)
+        rows += map(
+            dict,
+            PeriodUsage.objects.filter(
+                period=period,
+                period_start=start,
+                share__gte=0.8,
+                # Only rows in the tier's own period and quota (rollups.refresh_stale_totals).
+                plan__quota_period=period,
+                quota=F("plan__quota_limit"),
+                key__revoked_at__isnull=True,
+            )
+            .order_by("-share", "-used", "key_id")
+            .values(
+                "key_id",
+                "key__name",
+                "key__customer_id",
+                "key__customer__name",
+                "plan__name",
+                "plan__quota_limit",
+                "plan__quota_period",
+                "used",
+                "share",
+            )[:limit],
         )
-        .annotate(period_used=Sum("used"), used_x5=Sum("used") * 5)
-        .filter(used_x5__gte=F("plan__quota_limit") * 4)
-        .annotate(share=Cast("period_used", FloatField()) / Cast("plan__quota_limit", FloatField()))
-        .order_by("-share", "key__customer__name", "key__name")[:limit]
-    )
-    rows: list[dict[str, Any]] = [dict(row) for row in found]
+    rows.sort(key=lambda row: (-row["share"], -row["used"], row["key_id"]))
+    del rows[limit:]
     for row in rows:
-        row["used"] = row.pop("period_used")
         row["percent"] = round(100.0 * row["used"] / row["plan__quota_limit"], 1)
         row["over"] = row["used"] >= row["plan__quota_limit"]
     return rows

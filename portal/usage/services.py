@@ -1,43 +1,43 @@
-"""Collect per-key usage from API Gateway into UsageDay rows, and send quota alerts.
+"""Collect per-key usage from API Gateway into UsageDay rows (quota alerts: portal.usage.alerts).
 
 Pages read UsageDay, never AWS. A tier is a usage plan in each account and region it covers,
 each metering its own quota: each is read there, into rows of its own (one per key, day and
 place). Collection is incremental: a run re-reads yesterday and today (the only days whose
 figures can still change), plus the whole current quota period the first time a tier's period
-is collected in a place, so `remaining` and the period totals are right at once.
+is collected in a place, so `remaining` and the period totals are right at once. A run writes
+only what changed (new days inserted, changed ones updated, the same ones left alone) and adds
+the change to the roll-ups the ops page and the quota alerts read (PeriodUsage: a key's use per
+quota period of its tier; CustomerMonthUsage: a customer's per month), in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import DateField, F, OuterRef, Subquery, Sum, Value
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from keys.models import ApiKey, KeyCopy
-from plans.models import Plan, PlanCopy, QuotaPeriod, active_subscription_through
+from plans.models import Plan, PlanCopy
 from portal.aws import usage as aws_usage
 from portal.aws.location import at
 from portal.connections.locations import Locations
-from portal.customers.models import Membership, MembershipRole
 from portal.errors import PermanentSyncError, TransientSyncError
 from portal.sync import object_lock
-from portal.usage.models import QuotaAlert, UsageDay
-from portal.usage.periods import ONE_DAY, period_bounds, resets_at
-from portal.wording import percent_reached, share_in_words
+from portal.usage.models import (
+    UsageDay,
+)
+from portal.usage.periods import ONE_DAY, period_bounds
+from portal.usage.rollups import refresh_stale_totals, roll_up
 
 logger = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 90  # GetUsage answers at most 90 days at once
-ALERT_THRESHOLDS = (80, 100)
 
 
 @dataclass
@@ -48,6 +48,9 @@ class CollectionResult:
     calls: int = 0
     places: int = 0  # usage plans read: one per tier and account and region it covers
     failed: int = 0  # usage plans AWS did not answer for (the next run reads them again)
+    inserted: int = 0  # UsageDay rows written new
+    updated: int = 0  # UsageDay rows whose figures changed (the others are left as they are)
+    busy: bool = False  # another run held the lock: this one did nothing
 
 
 def _window_start(copy: PlanCopy, today: datetime.date, backfill_days: int) -> datetime.date:
@@ -91,9 +94,22 @@ def collect_usage(
     *, today: datetime.date | None = None, backfill_days: int = 0
 ) -> CollectionResult:
     """GetUsage of every live tier's usage plan in every account and region it covers (each in
-    its own place), into one UsageDay per key, day and place."""
+    its own place), into one UsageDay per key, day and place, and the roll-ups kept with them
+    (PeriodUsage, CustomerMonthUsage). One run at a time (a shared lock): the roll-ups are
+    updated by what each run changed, so two runs must not count the same change twice."""
     today = today or timezone.now().date()
     result = CollectionResult()
+    with object_lock("usage-collection", ttl_seconds=900) as acquired:
+        if not acquired:
+            logger.info("usage collection already running; this run does nothing")
+            result.busy = True
+            return result
+        refresh_stale_totals(today)
+        _collect(result, today, backfill_days)
+    return result
+
+
+def _collect(result: CollectionResult, today: datetime.date, backfill_days: int) -> None:
     copies = list(
         PlanCopy.objects.filter(plan__in=Plan.objects.live())
         .exclude(aws_id="")
@@ -118,11 +134,21 @@ def collect_usage(
         result.calls += calls
         rows, managed = _usage_rows(copy, usage, start, today)
         result.keys += managed
-        _store(copy, rows, start)
+        written = _store(copy, rows, start)
         result.rows += len(rows)
-        note_last_use({row.key_id for row in rows if row.used > 0})
+        result.inserted += written.inserted
+        result.updated += written.updated
+        note_last_use(written.used_keys)
     result.tiers = len(tiers)
-    return result
+
+
+class _Figure(NamedTuple):
+    """One key's day as GetUsage reported it (a UsageDay is made only if it must be written)."""
+
+    key_id: int
+    date: datetime.date
+    used: int
+    remaining: int
 
 
 def _usage_rows(
@@ -130,69 +156,95 @@ def _usage_rows(
     usage: dict[str, list[tuple[int, int]]],
     start: datetime.date,
     today: datetime.date,
-) -> tuple[list[UsageDay], int]:
-    """The rows to store, and how many of the usage plan's keys are Tollgate's."""
-    plan = copy.plan
+) -> tuple[list[_Figure], int]:
+    """The days GetUsage reported for Tollgate's keys, and how many of the usage plan's keys
+    are Tollgate's."""
     key_ids = _keys_of(copy, list(usage))
-    # A key that moved here from another tier this period keeps the days it spent there:
-    # this tier reports zeros for them, which must not overwrite the other tier's rows.
-    elsewhere = set(
-        UsageDay.objects.filter(
-            key_id__in=key_ids.values(),
-            date__gte=start,
-            connection_id=copy.connection_id,
-            region=copy.region,
-        )
-        .exclude(plan=plan)
-        .values_list("key_id", "date")
-    )
-    now = timezone.now()
-    rows: list[UsageDay] = []
+    figures: list[_Figure] = []
     for aws_key_id, days in usage.items():
         key_pk = key_ids.get(aws_key_id)
         if key_pk is None:
             continue  # a key Tollgate does not manage
         for offset, (used, remaining) in enumerate(days):
             day = start + datetime.timedelta(days=offset)
-            if used == 0 and (day != today or (key_pk, day) in elsewhere):
+            if used == 0 and day != today:
                 continue  # quiet days cost no row; today's row carries `remaining`
-            rows.append(
-                UsageDay(
-                    key_id=key_pk,
-                    plan=plan,
-                    connection_id=copy.connection_id,
-                    region=copy.region,
-                    date=day,
-                    used=used,
-                    remaining=remaining,
-                    collected_at=now,
-                )
-            )
-    return rows, len(key_ids)
+            figures.append(_Figure(key_pk, day, used, remaining))
+    return figures, len(key_ids)
 
 
-def _store(copy: PlanCopy, rows: list[UsageDay], start: datetime.date) -> None:
-    """Replace the place's rows of the same keys and days by `rows`, in one transaction.
+@dataclass
+class _Written:
+    inserted: int = 0
+    updated: int = 0
+    used_keys: set[int] = field(default_factory=set)  # keys with new or changed traffic
 
-    Not an upsert (INSERT ... ON CONFLICT): the settings' default account is a null
-    connection, and SQLite's unique indexes never find two nulls equal, so a conflict there
-    would go unseen and the day would be stored twice.
+
+def _store(copy: PlanCopy, figures: list[_Figure], start: datetime.date) -> _Written:
+    """Store the place's figures in UsageDay: insert the new days, update the changed ones,
+    leave the identical ones alone; and add what changed to the roll-ups, in one transaction.
+
+    The figures are compared with what is stored, not upserted on (key, date, connection,
+    region): the settings' default account is a null connection, and SQLite's unique indexes
+    never find two nulls equal, so such a conflict would go unseen and the day would be stored
+    twice. A changed row is written by its primary key (never null), so that upsert is safe.
     """
-    fresh = {(row.key_id, row.date) for row in rows}
-    with transaction.atomic():
-        stale = [
-            pk
-            for pk, key_id, day in UsageDay.objects.filter(
-                key_id__in={key_id for key_id, _ in fresh},
-                date__gte=start,
+    written = _Written()
+    plan, now = copy.plan, timezone.now()
+    stored = {
+        (key_id, day): (pk, plan_id, used, remaining)
+        for pk, key_id, day, plan_id, used, remaining in UsageDay.objects.filter(
+            key_id__in={figure.key_id for figure in figures},
+            date__gte=start,
+            connection_id=copy.connection_id,
+            region=copy.region,
+        ).values_list("pk", "key_id", "date", "plan_id", "used", "remaining")
+    }
+    deltas: Counter[tuple[int, int, datetime.date]] = Counter()  # (key, tier, day): requests
+    changed: list[UsageDay] = []
+    for key_id, day, used, remaining in figures:
+        old = stored.get((key_id, day))
+        pk = None
+        if old is not None:
+            pk, old_plan_id, old_used, old_remaining = old
+            if (old_plan_id, old_used, old_remaining) == (plan.pk, used, remaining):
+                continue
+            if used == 0 and old_plan_id != plan.pk:
+                # A key that moved here from another tier this period keeps the days it spent
+                # there: this tier reports zeros for them, which must not overwrite those rows.
+                continue
+            deltas[(key_id, old_plan_id, day)] -= old_used
+            written.updated += 1
+        else:
+            written.inserted += 1
+        deltas[(key_id, plan.pk, day)] += used
+        if used > 0:
+            written.used_keys.add(key_id)
+        changed.append(
+            UsageDay(
+                pk=pk,
+                key_id=key_id,
+                plan=plan,
                 connection_id=copy.connection_id,
                 region=copy.region,
-            ).values_list("pk", "key_id", "date")
-            if (key_id, day) in fresh
-        ]
-        for first in range(0, len(stale), 5000):
-            UsageDay.objects.filter(pk__in=stale[first : first + 5000]).delete()
-        UsageDay.objects.bulk_create(rows, batch_size=5000)
+                date=day,
+                used=used,
+                remaining=remaining,
+                collected_at=now,
+            )
+        )
+    if not changed:
+        return written
+    with transaction.atomic():
+        UsageDay.objects.bulk_create(
+            changed,
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["plan", "used", "remaining", "collected_at"],
+        )
+        roll_up(deltas, {copy.plan_id: copy.plan})
+    return written
 
 
 def note_last_use(key_ids: set[int]) -> int:
@@ -208,129 +260,3 @@ def note_last_use(key_ids: set[int]) -> int:
             last_used_on=Subquery(last_day)
         )
     return updated
-
-
-# --- quota alerts -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Crossing:
-    key_id: int
-    period: str  # DAY / WEEK / MONTH
-    period_start: datetime.date
-    used: int
-    quota: int
-    thresholds: tuple[int, ...]  # crossed and not yet recorded, lowest first
-
-
-def _crossings(today: datetime.date) -> list[_Crossing]:
-    """Keys whose use this period, on their customer's current tier, passed a threshold.
-
-    One aggregate query per quota period (at most three), whatever the number of customers.
-    """
-    lowest = min(ALERT_THRESHOLDS)
-    found: list[tuple[int, str, datetime.date, int, int]] = []
-    for period in QuotaPeriod.values:
-        period_start, _ = period_bounds(period, today)
-        found += [
-            (key_id, period, start, total, quota)
-            for key_id, start, total, quota in UsageDay.objects.filter(
-                # One filter() call: the subscription that is active is the one on this plan.
-                active_subscription_through("key__customer__subscriptions"),
-                key__customer__subscriptions__plan=F("plan"),
-                plan__quota_period=period,
-                plan__quota_limit__isnull=False,
-                date__gte=period_start,
-            )
-            .values("key", "plan__quota_limit")
-            .annotate(total=Sum("used"))
-            # A superset (integer division); the exact test is below.
-            .filter(total__gte=F("plan__quota_limit") * lowest / 100)
-            .values_list(
-                "key", Value(period_start, output_field=DateField()), "total", "plan__quota_limit"
-            )
-        ]
-    recorded = set(
-        QuotaAlert.objects.filter(
-            key_id__in={key for key, *_ in found},
-            period_start__in={start for _, _, start, *_ in found},
-        ).values_list("key_id", "period_start", "threshold")
-    )
-    crossings = []
-    for key_id, period, period_start, used, quota in found:
-        new = tuple(
-            t
-            for t in ALERT_THRESHOLDS
-            if percent_reached(used, quota) >= t and (key_id, period_start, t) not in recorded
-        )
-        if new:
-            crossings.append(_Crossing(key_id, period, period_start, used, quota, new))
-    return crossings
-
-
-def send_quota_alerts(*, today: datetime.date | None = None) -> int:
-    """Email each customer's owners when a key crosses 80% and 100% of its quota, once a period.
-
-    The email states the figures this run found ("850 of 1,000 requests (85%)", the moment
-    Tollgate saw the crossing) and links to the usage page (TOLLGATE["SITE_URL"]). A key found
-    past both at once gets one email, the 100% one (the 80% alert is recorded with it, so it
-    never arrives late). Query count does not grow with customers or alerts: the crossings,
-    the alerts already sent, the keys and the owners are each read in one query, the new
-    alerts written in one INSERT. One run at a time (a shared lock), so none is sent twice.
-    """
-    now = timezone.now()
-    today = today or now.date()
-    with object_lock("quota-alerts", ttl_seconds=600) as acquired:
-        if not acquired:
-            return 0
-        crossings = _crossings(today)
-        if not crossings:
-            return 0
-        keys = ApiKey.objects.select_related("customer").in_bulk([c.key_id for c in crossings])
-        owners: dict[int, list[str]] = defaultdict(list)
-        for customer_id, email in Membership.objects.filter(
-            customer_id__in={key.customer_id for key in keys.values()},
-            role=MembershipRole.OWNER,
-        ).values_list("customer_id", "user__email"):
-            owners[customer_id].append(email)
-        alerts = [
-            QuotaAlert(
-                key_id=c.key_id,
-                period_start=c.period_start,
-                threshold=threshold,
-                used=c.used,
-                quota=c.quota,
-            )
-            for c in crossings
-            for threshold in c.thresholds
-        ]
-        site = str(settings.TOLLGATE.get("SITE_URL") or "").rstrip("/")
-        usage_url = f"{site}{reverse('app:usage')}" if site else ""
-        emails = [
-            EmailMessage(
-                subject=f"Tollgate: key “{key.name}” has used {threshold}% of its quota",
-                body=render_to_string(
-                    "usage/quota_alert.txt",
-                    {
-                        "key": key,
-                        "customer": key.customer,
-                        "alert": {
-                            "threshold": threshold,
-                            "figures": share_in_words(c.used, c.quota),
-                            "seen_at": now,
-                            "resets_at": resets_at(c.period, c.period_start),
-                        },
-                        "usage_url": usage_url,
-                    },
-                ),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=owners[key.customer_id],
-            )
-            for c in crossings
-            if owners[(key := keys[c.key_id]).customer_id]
-            for threshold in c.thresholds[-1:]  # the highest one crossed
-        ]
-        with transaction.atomic():
-            QuotaAlert.objects.bulk_create(alerts, batch_size=1000)
-            transaction.on_commit(lambda: get_connection().send_messages(emails))
-        return len(crossings)

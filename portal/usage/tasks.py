@@ -2,8 +2,9 @@ from dataclasses import asdict
 
 from celery import shared_task
 
+from portal.usage.alerts import send_quota_alerts
 from portal.usage.metrics import refresh_api_metrics
-from portal.usage.services import collect_usage, send_quota_alerts
+from portal.usage.services import collect_usage
 
 
 @shared_task

@@ -18,6 +18,7 @@ from plans.models import ApiStage, Plan
 from portal.accounts.models import User
 from portal.aws.metrics import SERIES, ApiMetrics, MetricSeries, StageDims
 from portal.usage import metrics as selectors
+from portal.usage.rollups import rebuild_usage_totals
 from tests.conftest import login
 from tests.fixtures.traffic import bulk_customers_with_usage
 
@@ -94,6 +95,7 @@ def test_top_customers_and_quota_watch(
 ) -> None:
     today = timezone.now().date()
     bulk_customers_with_usage(20, tiers["Free"], today)  # quota 1,000 a day
+    rebuild_usage_totals()  # bulk rows, written around the collector
 
     response = login(ops).get(URL)
 
@@ -117,8 +119,9 @@ def test_query_count_does_not_grow_with_customers(
     counts = []
     for size, prefix in ((10, "Small"), (190, "Large")):
         bulk_customers_with_usage(size, tiers["Premium"], today, prefix=prefix)
+        rebuild_usage_totals()
         client.get(URL)  # session and caches warm
         with CaptureQueriesContext(connection) as queries:
             assert client.get(URL).status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 8, counts
+    assert counts[0] == counts[1] <= 10, counts

@@ -1,4 +1,4 @@
-"""send_quota_alerts (portal/usage/services.py): once per key, period and threshold, in a
+"""send_quota_alerts (portal/usage/alerts.py): once per key, period and threshold, in a
 number of queries that does not grow with customers."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from plans.services import subscription_switch
 from portal.accounts.models import User
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
+from portal.usage.alerts import send_quota_alerts
 from portal.usage.models import QuotaAlert, UsageDay
-from portal.usage.services import send_quota_alerts
+from portal.usage.rollups import rebuild_usage_totals
 from tests.conftest import make_user
 
 TODAY = datetime.date(2026, 11, 27)
@@ -32,6 +33,12 @@ def customer_using(n: int, free: Plan, used: int) -> ApiKey:
     key = key_create(actor=owner, customer=customer, name="production")
     UsageDay.objects.create(key=key, plan=free, date=TODAY, used=used, remaining=1000 - used)
     return key
+
+
+def alert(today: datetime.date = TODAY) -> int:
+    """The alerts of usage written here around the collector: its roll-up summed first."""
+    rebuild_usage_totals()
+    return send_quota_alerts(today=today)
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +57,7 @@ def test_it_sends_the_80_percent_email_once(
 ) -> None:
     key = customer_using(1, tiers["Free"], used=850)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 1
+        assert alert() == 1
     assert [m.subject for m in mailoutbox] == [
         "Tollgate: key “production” has used 80% of its quota"
     ]
@@ -64,7 +71,7 @@ def test_it_sends_the_80_percent_email_once(
         "See your usage, or move to a larger tier: https://tollgate.example.com/app/usage/" in body
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 0
+        assert alert() == 0
     assert len(mailoutbox) == 1
     assert list(QuotaAlert.objects.values_list("key", "threshold")) == [(key.pk, 80)]
 
@@ -74,7 +81,7 @@ def test_a_key_past_both_thresholds_at_once_gets_only_the_100_percent_email(
 ) -> None:
     customer_using(1, tiers["Free"], used=1000)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 1
+        assert alert() == 1
     assert [m.subject for m in mailoutbox] == [
         "Tollgate: key “production” has used 100% of its quota"
     ]
@@ -83,7 +90,7 @@ def test_a_key_past_both_thresholds_at_once_gets_only_the_100_percent_email(
     assert "(80%)" not in body
     assert sorted(QuotaAlert.objects.values_list("threshold", flat=True)) == [80, 100]
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 0  # the 80% one never arrives late
+        assert alert() == 0  # the 80% one never arrives late
     assert len(mailoutbox) == 1
 
 
@@ -94,7 +101,7 @@ def test_usage_of_yesterday_or_under_80_percent_sends_nothing(
     key = customer_using(2, tiers["Free"], used=0)
     UsageDay.objects.filter(key=key).update(date=TODAY - datetime.timedelta(days=1), used=1000)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 0
+        assert alert() == 0
     assert mailoutbox == []
 
 
@@ -104,14 +111,18 @@ def test_its_query_count_does_not_grow_with_customers(
 ) -> None:
     for n in range(customers):
         customer_using(n, tiers["Free"], used=900)
+    rebuild_usage_totals()
     with (
         CaptureQueriesContext(connection) as queries,
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert send_quota_alerts(today=TODAY) == customers
-    # 3 crossings (one per quota period) + recorded alerts + keys + owners + the INSERT, and the
-    # transaction's savepoint statements on some databases.
-    assert len(queries) <= 10, [q["sql"] for q in queries]
+    # The crossings not yet alerted (one query on the roll-up) + keys + owners + the INSERT, and
+    # the transaction's savepoint statements on some databases.
+    assert len(queries) <= 8, [q["sql"] for q in queries]
+    with CaptureQueriesContext(connection) as queries:
+        assert send_quota_alerts(today=TODAY) == 0
+    assert len(queries) == 1  # a run that sends nothing reads the roll-up once
 
 
 def test_80_then_100_percent_in_later_runs_each_states_its_own_figures(
@@ -121,11 +132,11 @@ def test_80_then_100_percent_in_later_runs_each_states_its_own_figures(
     (the 100% email). Each is sent once, with the figures its run saw."""
     key = customer_using(1, tiers["Free"], used=800)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 1
+        assert alert() == 1
     UsageDay.objects.filter(key=key).update(used=1000, remaining=0)
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
-            send_quota_alerts(today=TODAY)
+            alert()
     assert [m.subject for m in mailoutbox] == [
         "Tollgate: key “production” has used 80% of its quota",
         "Tollgate: key “production” has used 100% of its quota",
@@ -148,7 +159,7 @@ def test_a_monthly_tier_writes_its_figures_in_full(
     for day, used in ((datetime.date(2026, 11, 2), 60_000), (TODAY, 35_500)):
         UsageDay.objects.create(key=key, plan=tiers["Premium"], date=day, used=used, remaining=0)
     with django_capture_on_commit_callbacks(execute=True):
-        assert send_quota_alerts(today=TODAY) == 1
+        assert alert() == 1
     (email,) = mailoutbox
     assert email.to == [alice.email]
     assert "The API key “batch & co” of Acme" in email.body  # plain text: nothing escaped
@@ -165,7 +176,7 @@ def test_without_a_site_url_the_email_says_where_without_a_link(
     settings.TOLLGATE = {**settings.TOLLGATE, "SITE_URL": ""}
     customer_using(1, tiers["Free"], used=900)
     with django_capture_on_commit_callbacks(execute=True):
-        send_quota_alerts(today=TODAY)
+        alert()
     assert "See your usage, or move to a larger tier, in Tollgate." in mailoutbox[0].body
 
 
@@ -184,7 +195,7 @@ def test_the_same_queries_for_3_keys_as_for_30_with_alerts_or_without(
                 CaptureQueriesContext(connection) as queries,
                 django_capture_on_commit_callbacks(execute=True),
             ):
-                send_quota_alerts(today=TODAY)
+                alert()
             runs.append(len(queries))
         counts.append(tuple(runs))
         QuotaAlert.objects.all().delete()

@@ -19,10 +19,11 @@ from plans.services import plan_create, subscription_switch
 from portal.accounts.models import User
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
+from portal.usage.alerts import send_quota_alerts
 from portal.usage.models import QuotaAlert, UsageDay
 from portal.usage.periods import period_bounds
 from portal.usage.selectors import customer_usage
-from portal.usage.services import collect_usage, send_quota_alerts
+from portal.usage.services import collect_usage
 from tests.conftest import ENTERPRISE, make_user
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.usage.services import collect_usage, send_quota_alerts
+from portal.usage.alerts import send_quota_alerts
+from portal.usage.services import collect_usage
 
 
 class Command(BaseCommand):
