@@ -104,8 +104,22 @@ class ApiKey(SyncState):
 
     class Meta:
         ordering = ["-created_at"]
-        # The key lists' order (newest first): without it PostgreSQL sorted every key per page.
-        indexes = [models.Index(fields=["-created_at", "-id"], name="apikey_newest_first")]
+        indexes = [
+            # The key lists' order (newest first): without it PostgreSQL sorted every key a page.
+            models.Index(fields=["-created_at", "-id"], name="apikey_newest_first"),
+            # The staff key search (keys.api.filters: an API Gateway id, or a display prefix's
+            # start); a part of a name is a trigram index on PostgreSQL (migration 0010).
+            models.Index(fields=["aws_id"], name="apikey_aws_id"),
+            models.Index(
+                fields=["display_prefix"], opclasses=["varchar_pattern_ops"], name="apikey_prefix"
+            ),
+            # The overview's attention list: the few unsettled keys, not a scan of all of them.
+            models.Index(
+                fields=["sync_status", "-sync_requested_at"],
+                condition=Q(sync_status__in=["pending", "failed"]),
+                name="apikey_unsettled",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "name"],

@@ -3,17 +3,63 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db import models
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from keys.models import ApiKey
 from plans.calls import SampleCall, sample_call_among, stage_url
 from plans.models import Subscription
 from portal.customers.models import Customer
+from portal.sync import SyncStatus
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    """What a customer list says of one customer's live keys."""
+
+    live: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+def key_figures_for(customer_ids: list[int]) -> dict[int, KeyFigures]:
+    """The live, failed and pending keys of these customers (a page of a list), in one query
+    over their keys only: the cost of a page, whoever else has keys."""
+    live = Q(revoked_at__isnull=True)
+    rows = (
+        ApiKey.objects.filter(live, customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(
+            live=Count("pk"),
+            failed=Count("pk", filter=Q(sync_status=SyncStatus.FAILED)),
+            pending=Count("pk", filter=Q(sync_status=SyncStatus.PENDING)),
+        )
+        .order_by()
+    )
+    return {
+        row["customer_id"]: KeyFigures(row["live"], row["failed"], row["pending"]) for row in rows
+    }
+
+
+KEYS_PER_PAGE = 50
+
+
+def key_page(
+    keys: models.QuerySet[ApiKey], number: str | None, *, per_page: int = KEYS_PER_PAGE
+) -> Page[ApiKey]:
+    """One page of one customer's keys: live ones first, newest first, then the revoked ones,
+    the last revoked first. A customer has tens or hundreds of keys, not millions, so a
+    numbered page (an offset) stays cheap; a page number that is not one shows the first or
+    the last page."""
+    ordered = keys.order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk")
+    return Paginator(ordered, per_page).get_page(number)
 
 
 def invoke_urls_for(customer: Customer) -> list[str]:

@@ -11,7 +11,7 @@ from keys.expiry import parse_expiry, retention_days
 from keys.models import ApiKey
 from keys.places import copies_of
 from keys.rotation import GRACE_WORDS, grace_named, key_rotate, successor_of
-from keys.selectors import SecretState, sample_call_for, secret_state
+from keys.selectors import SecretState, key_page, sample_call_for, secret_state
 from keys.services import (
     SecretUnavailable,
     key_retry_sync,
@@ -47,15 +47,20 @@ def _own_key(request: HttpRequest, customer: Customer, public_id: uuid.UUID) -> 
 
 @customer_required
 def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
-    keys = restrict(ApiKey.objects.all(), request.user, customer=customer).order_by(
-        "revoked_at", "-created_at"
-    )
+    keys = restrict(ApiKey.objects.all(), request.user, customer=customer)
     show_revoked = request.GET.get("revoked") == "1"
     if not show_revoked:
         keys = keys.filter(revoked_at__isnull=True)
-    key_rows = list(keys.select_related("rotated_from"))
-    successors = {k.rotated_from_id: k for k in key_rows if k.rotated_from_id}
-    for row in key_rows:  # "replaced by …" on an old key, without a query per row
+    page = key_page(keys.select_related("rotated_from"), request.GET.get("page"))
+    key_rows = list(page.object_list)
+    # "replaced by …" on an old key whose successor may be on another page: one query.
+    successors = {
+        k.rotated_from_id: k
+        for k in restrict(ApiKey.objects.all(), request.user, customer=customer).filter(
+            rotated_from__in=[row.pk for row in key_rows]
+        )
+    }
+    for row in key_rows:
         row.replaced_by = successors.get(row.pk)  # type: ignore[attr-defined]
     return render(
         request,
@@ -63,6 +68,7 @@ def key_list(request: HttpRequest, customer: Customer) -> HttpResponse:
         {
             "customer": customer,
             "keys": key_rows,
+            "page": page,
             "any_pending": any(key.is_sync_pending for key in key_rows),
             "show_revoked": show_revoked,
             "subscription": active_subscription(customer),

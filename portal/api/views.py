@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plans.api.filters import CustomerFilter
+from keys.api.filters import CustomerListFilter
 from plans.selectors import with_active_tier
 from portal.api import serializers as s
 from portal.customers.models import Customer
@@ -29,7 +29,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     # The tier of every customer in the same query (no query per row).
     queryset = with_active_tier(Customer.objects.all())
     serializer_class = s.CustomerSerializer
-    filterset_class = CustomerFilter
+    filterset_class = CustomerListFilter
     ordering = ("name", "pk")
     ordering_fields = ["name", "created_at", "pk"]
 

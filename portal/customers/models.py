@@ -32,6 +32,8 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The console's customer list pages by (name, id) from a position (keyset paging).
+        indexes = [models.Index(fields=["name", "id"], name="customer_name_order")]
 
     def __str__(self) -> str:
         return self.name
