@@ -1,6 +1,13 @@
 """The plans domain's models, one module per job; import them from here (`plans.models`)."""
 
 from plans.models.copies import PlanCopy
+from plans.models.moves import (
+    ACTIVE_MOVE_STATUSES,
+    TierMove,
+    TierMoveItem,
+    TierMoveOutcome,
+    TierMoveStatus,
+)
 from plans.models.requests import MAX_TEXT, TierRequest, TierRequestQuerySet, TierRequestState
 from plans.models.subscriptions import (
     ACTIVE_SUBSCRIPTION,
@@ -25,6 +32,7 @@ from plans.models.tiers import (
 )
 
 __all__ = [
+    "ACTIVE_MOVE_STATUSES",
     "ACTIVE_SUBSCRIPTION",
     "BURST_LIMITS",
     "HTTP_METHODS",
@@ -43,6 +51,10 @@ __all__ = [
     "Subscription",
     "SubscriptionQuerySet",
     "SubscriptionStatus",
+    "TierMove",
+    "TierMoveItem",
+    "TierMoveOutcome",
+    "TierMoveStatus",
     "TierRequest",
     "TierRequestQuerySet",
     "TierRequestState",

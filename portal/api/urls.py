@@ -15,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 from keys.api import leaks as key_leaks
 from keys.api import views as keys
 from plans.api import approvals as tier_requests
+from plans.api import moves as tier_moves
 from plans.api import views as plans
 from portal.api import capacity, tokens, views
 from portal.api.schema import API_DESCRIPTION
@@ -35,6 +36,7 @@ router.register("memberships", teams.MembershipViewSet, basename="membership")
 router.register("invitations", teams.InvitationViewSet, basename="invitation")
 router.register("subscriptions", plans.SubscriptionViewSet, basename="subscription")
 router.register("tier-requests", tier_requests.TierRequestViewSet, basename="tier-request")
+router.register("tier-moves", tier_moves.TierMoveViewSet, basename="tier-move")
 router.register("keys", keys.KeyViewSet, basename="key")
 router.register("key-imports", keys.KeyImportViewSet, basename="key-import")
 router.register("tokens", tokens.TokenViewSet, basename="token")

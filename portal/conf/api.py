@@ -58,5 +58,6 @@ SPECTACULAR_SETTINGS = {
         "KeyImportStatusEnum": "keys.models.KeyImportStatus",
         "KeyImportRowStatusEnum": "keys.models.KeyImportRowStatus",
         "MembershipRoleEnum": "portal.customers.models.MembershipRole",
+        "TierMoveStatusEnum": "plans.models.moves.TierMoveStatus",
     },
 }

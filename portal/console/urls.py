@@ -5,6 +5,7 @@ from django.urls import path
 from keys import views_console as key_views
 from plans import views as plan_views
 from plans import views_approvals as approval_views
+from plans import views_moves as move_views
 from portal.connections import views as connection_views
 from portal.console import capacity as capacity_views
 from portal.console import views
@@ -49,6 +50,24 @@ urlpatterns = [
     path("tiers/new/", plan_views.tier_create, name="tier-create"),
     path("tiers/<int:plan_id>/edit/", plan_views.tier_edit, name="tier-edit"),
     path("tiers/<int:plan_id>/archive/", plan_views.tier_archive, name="tier-archive"),
+    path("tiers/moves/", move_views.tier_move_list, name="tier-moves"),
+    path("tiers/moves/new/", move_views.tier_move_new, name="tier-move-new"),
+    path("tiers/moves/<int:move_id>/", move_views.tier_move_detail, name="tier-move"),
+    path(
+        "tiers/moves/<int:move_id>/progress/",
+        move_views.tier_move_progress,
+        name="tier-move-progress",
+    ),
+    path(
+        "tiers/moves/<int:move_id>/cancel/",
+        move_views.tier_move_cancel_page,
+        name="tier-move-cancel",
+    ),
+    path(
+        "tiers/moves/<int:move_id>/resume/",
+        move_views.tier_move_resume_page,
+        name="tier-move-resume",
+    ),
     path("tier-requests/", approval_views.tier_request_list, name="tier-requests"),
     path(
         "tier-requests/<int:request_id>/approve/",

@@ -270,10 +270,23 @@ def _acme_on_enterprise(world: dict[str, str]) -> None:
     )
 
 
+def _tier_move_running(world: dict[str, str]) -> None:
+    """An admin started moving Free's customers (Acme, Globex) to Premium; none moved yet."""
+    plans = model("plans.Plan")._default_manager
+    move = model("plans.TierMove")._default_manager.create(
+        from_plan=plans.get(slug="free"),
+        to_plan=plans.get(slug="premium"),
+        status="running",
+        customers_total=2,
+    )
+    world["tier_move"] = str(move.pk)
+
+
 PREPARE: dict[str, Callable[[dict[str, str]], None]] = {
     "secret_shown": _secret_shown,
     "enterprise_requested": _enterprise_requested,
     "acme_on_enterprise": _acme_on_enterprise,
+    "tier_move_running": _tier_move_running,
 }
 
 

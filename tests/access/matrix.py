@@ -168,6 +168,7 @@ TIER_JSON = {
     "monthly_price": "99.00",
     "stages": ["{stage}"],
 }
+TIER_MOVE = {"from_tier": "free", "to_tier": "premium"}  # Acme and Globex are on Free
 KEYS_CSV = b"customer,name,key\nacme,imported-2,Imp0rtedSecretValue0002xyz\n"
 SECRET = "Xk2p9s3cr3tVALUEfromApiGateway0123456789"  # what the stubbed GetApiKey returns
 
@@ -820,6 +821,49 @@ MATRIX: list[Row] = [
         sync=True,
         changes=False,
     ),
+    # --- bulk tier moves (plans/moves.py): staff read, admins start, cancel and resume ------------
+    Row("console:tier-moves", "GET", CONSOLE_READ),
+    Row("console:tier-move-new", "GET", CONSOLE_FORM),
+    Row(
+        "console:tier-move-new",
+        "POST",
+        console_write(ok(302, "/console/tiers/moves/")),
+        data=TIER_MOVE,
+        audit=("tier_move.started",),
+        sync=True,
+    ),
+    Row(
+        "console:tier-move",
+        "GET",
+        CONSOLE_READ,
+        kwargs={"move_id": "{tier_move}"},
+        prepare="tier_move_running",
+    ),
+    Row(
+        "console:tier-move-progress",
+        "GET",
+        CONSOLE_READ,
+        kwargs={"move_id": "{tier_move}"},
+        prepare="tier_move_running",
+    ),
+    Row(
+        "console:tier-move-cancel",
+        "POST",
+        console_write(ok(302, "/console/tiers/moves/{tier_move}/")),
+        kwargs={"move_id": "{tier_move}"},
+        audit=("tier_move.cancelled",),
+        prepare="tier_move_running",
+    ),
+    Row(
+        "console:tier-move-resume",
+        "POST",
+        console_write(ok(302, "/console/tiers/moves/{tier_move}/")),
+        kwargs={"move_id": "{tier_move}"},
+        audit=("tier_move.resumed",),
+        sync=True,
+        changes=False,
+        prepare="tier_move_running",
+    ),
     Row("console:metrics", "GET", CONSOLE_READ),
     # --- the audit log: staff read every organisation's events, owners their own's -------------
     Row(
@@ -1447,6 +1491,47 @@ MATRIX: list[Row] = [
         audit=("keys.import_resumed",),
         sync=True,
         changes=False,
+    ),
+    Row("v1:tier-move-list", "GET", STAFF_API),
+    Row(
+        "v1:tier-move-list",
+        "POST",
+        admin_api(ok(201)),
+        data=TIER_MOVE,
+        audit=("tier_move.started",),
+        sync=True,
+    ),
+    Row(
+        "v1:tier-move-list",
+        "POST",
+        admin_api(no(400)),
+        data={"from_tier": "free", "to_tier": "free"},
+        variant="the same tier",
+    ),
+    Row(
+        "v1:tier-move-detail",
+        "GET",
+        STAFF_API,
+        kwargs={"pk": "{tier_move}"},
+        prepare="tier_move_running",
+    ),
+    Row(
+        "v1:tier-move-cancel",
+        "POST",
+        admin_api(ok(200)),
+        kwargs={"pk": "{tier_move}"},
+        audit=("tier_move.cancelled",),
+        prepare="tier_move_running",
+    ),
+    Row(
+        "v1:tier-move-resume",
+        "POST",
+        admin_api(ok(202)),
+        kwargs={"pk": "{tier_move}"},
+        audit=("tier_move.resumed",),
+        sync=True,
+        changes=False,
+        prepare="tier_move_running",
     ),
     Row("v1:usage-day-list", "GET", customer_api_read(200, 200)),
     Row(
