@@ -7,8 +7,10 @@ key two copies with the same value. N = 1,000 and 10,000 keys across those tiers
 customers). The AWS keys are made with ImportApiKeys in each region (1,000 a call, joining
 their region's usage plan through the CSV's UsagePlanIds column) and the database rows (keys
 and their copies) with bulk_create, already synced: no sync task runs. Then one reconcile() is
-timed, its AWS calls counted per region from the local AWS's journal, and its database writes
-counted.
+timed, its AWS calls counted per region from the local AWS's journal (against the minimum: the
+pages of GetUsagePlans, of GetApiKeys at 500 a page and of GetUsagePlanKeys of each usage plan,
+and against the read budget of 10 requests a second per account and region), and its database
+queries, write statements and rows written counted (an in-sync pass writes its run alone).
 
     DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/python bench/reconcile_in_sync.py [N ...]
 """
@@ -28,6 +30,58 @@ from _sync_setup import world
 SIZES = tuple(int(n) for n in sys.argv[1:]) or (1_000, 10_000)
 REGIONS = ("us-east-1", "eu-west-1")
 AWS_WRITES = ("Create", "Update", "Delete", "Import")
+
+
+READ_BUDGET = 10.0  # API Gateway's GET requests per second per account and region
+
+
+class RowsWritten:
+    """A connection.execute_wrapper counting the rows each INSERT, UPDATE and DELETE wrote, by
+    table."""
+
+    def __init__(self) -> None:
+        self.rows: Counter[str] = Counter()
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        words = sql.lstrip().split(None, 3)
+        verb = words[0].upper() if words else ""
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            table = words[2] if verb in ("INSERT", "DELETE") else words[1]
+            # INSERT ... RETURNING tells no count before its rows are read: one per statement.
+            rows = context["cursor"].rowcount
+            rows = 1 if rows <= 0 and verb == "INSERT" else max(rows, 0)
+            self.rows[f"{verb} {table.strip(chr(34))}"] += rows
+        return result
+
+
+def minimum_reads(region: str) -> int:
+    """The fewest GET requests that list one place: every usage plan, every key, and the keys
+    of each of Tollgate's usage plans there, at AWS's page size."""
+    from portal.aws.apigateway import PAGE_SIZE
+
+    apigw = client(region)
+    plans = [p for page in apigw.get_paginator("get_usage_plans").paginate() for p in page["items"]]
+    keys = sum(
+        len(page["items"])
+        for page in apigw.get_paginator("get_api_keys").paginate(
+            PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+    )
+
+    def pages(n: int) -> int:
+        return max(1, -(-n // PAGE_SIZE))
+
+    members = [
+        sum(
+            len(page["items"])
+            for page in apigw.get_paginator("get_usage_plan_keys").paginate(
+                usagePlanId=plan["id"], PaginationConfig={"PageSize": PAGE_SIZE}
+            )
+        )
+        for plan in plans
+    ]
+    return pages(len(plans)) + pages(keys) + sum(pages(m) for m in members)
 
 
 def client(region: str) -> Any:
@@ -153,8 +207,9 @@ def main() -> None:
                 f"N={n}: set-up (ImportApiKeys in 2 regions + bulk_create) {time.monotonic() - t:.1f}s"
             )
             control.clear_calls()
+            written = RowsWritten()
             t = time.monotonic()
-            with CaptureQueriesContext(connection) as queries:
+            with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(written):
                 report = reconcile()
             seconds = time.monotonic() - t
             journal = control.calls()
@@ -169,19 +224,25 @@ def main() -> None:
                 f"N={n}: reconcile {seconds:.2f}s (AWS-side time "
                 f"{sum(c['duration'] for c in journal):.2f}s); in_sync={summary['in_sync']} "
                 f"drifted={summary['drifted']} resync={summary['resync']} "
-                f"removed={summary['removed']}; {db_writes} database writes"
+                f"removed={summary['removed']}; {len(queries)} database queries, "
+                f"{db_writes} write statements, rows written: "
+                + (", ".join(f"{t} {k}" for t, k in sorted(written.rows.items())) or "none")
             )
             places = ReconcileRun.objects.get().places
             for region in REGIONS:
                 calls = Counter(c["operation"] for c in journal if c.get("region") == region)
                 writes = sum(k for op, k in calls.items() if op.startswith(AWS_WRITES))
                 figures = places[region]
+                total = sum(calls.values())
+                least = minimum_reads(region)
                 print(
-                    f"  {region}: {sum(calls.values())} AWS calls ("
+                    f"  {region}: {total} AWS calls ("
                     + ", ".join(f"{op} {k}" for op, k in sorted(calls.items()))
-                    + f"; the run counted {figures['calls']}), {figures['in_sync']} copies in "
-                    f"sync, {figures['drifted']} drifted, {figures['missing']} missing, "
-                    f"{writes} AWS writes{', error: ' + figures['error'] if figures['error'] else ''}"
+                    + f"; the run counted {figures['calls']}; minimum {least}), "
+                    f"{total / READ_BUDGET:.1f}s of the read budget ({READ_BUDGET:g} req/s), "
+                    f"{figures['in_sync']} copies in sync, {figures['drifted']} drifted, "
+                    f"{figures['missing']} missing, {writes} AWS writes"
+                    + (f", error: {figures['error']}" if figures["error"] else "")
                 )
 
 

@@ -55,6 +55,11 @@ class PlaceSerializer(serializers.Serializer[Any]):
     )
     top_tiers = TopTierSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
+    counted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the keys and usage plans were counted: the figures are at most a "
+        "minute old (a write is checked against an exact count).",
+    )
 
 
 def _figure(figure: Figure) -> dict[str, Any]:
@@ -82,6 +87,7 @@ def _place(place: PlaceCapacity) -> dict[str, Any]:
         "foreign_counted": place.foreign is not None,
         "top_tiers": [{"tier": name, "api_keys": count} for name, count in place.top_tiers],
         "warnings": place.warnings,
+        "counted_at": place.counted_at,
     }
 
 

@@ -8,16 +8,24 @@ The counts belong to the domains that own the objects: plans/capacity.py counts 
 keys/capacity.py keys and the throttle their tiers promise. keys (the domain above plans)
 registers one census of all of them here, in KeysConfig.ready, so that the kernel's pages (the
 connections list) show warnings without importing a layer above them.
+
+Counting is exact but reads every key and copy (grouped in the database: a few aggregate
+queries, yet 100,000 rows at 50,000 keys in two regions, longer than a page may take). So the
+refusals count each time (they are what stops the 10,001st key), while the pages read the
+counts a beat job kept (`recent_counts`: portal.reconcile keeps them, registered in
+ReconcileConfig.ready; at most a minute old) and say when they were counted.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from portal.aws.location import Location
 from portal.connections.locations import location_of
@@ -35,22 +43,55 @@ DEFAULT_CAPS = {API_KEYS: 10_000, USAGE_PLANS: 300}
 WARN_SHARE = Decimal("0.8")
 NOUNS = {API_KEYS: "API keys", USAGE_PLANS: "usage plans", THROTTLE: "requests per second"}
 
-# A census answers, for each figure it counts (API_KEYS, ...), how much is used in every place
-# where it counts something. Its argument is the default connection's id: rows recorded with no
+Figures = Mapping[str, Mapping[LocationKey, Decimal]]
+TopTiers = Mapping[LocationKey, list[tuple[str, int]]]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """For each figure (API_KEYS, ...), how much is used in every place where something is
+    counted; the tiers with the most keys in each place; and when it was counted."""
+
+    figures: Figures
+    top_tiers: TopTiers = field(default_factory=dict)
+    counted_at: datetime.datetime = field(default_factory=timezone.now)
+
+
+# A census counts now. Its argument is the default connection's id: rows recorded with no
 # connection are that one's.
-Census = Callable[[int | None], Mapping[str, Mapping[LocationKey, Decimal]]]
+Census = Callable[[int | None], Counts]
 _censuses: dict[str, Census] = {}
+# A keeper answers with the counts it remembers, or calls its argument to count and keeps that.
+Keeper = Callable[[Callable[[], Counts]], Counts]
+_keepers: list[Keeper] = []
 
 
 def register_census(name: str, census: Census) -> None:
     _censuses[name] = census
 
 
-def counted(default_id: int | None) -> dict[str, Mapping[LocationKey, Decimal]]:
-    found: dict[str, Mapping[LocationKey, Decimal]] = {}
+def register_keeper(keeper: Keeper) -> None:
+    _keepers[:] = [keeper]
+
+
+def counted(default_id: int | None) -> Counts:
+    """Exact counts, now."""
+    figures: dict[str, Mapping[LocationKey, Decimal]] = {}
+    tops: dict[LocationKey, list[tuple[str, int]]] = {}
     for census in _censuses.values():
-        found.update(census(default_id))
-    return found
+        counts = census(default_id)
+        figures.update(counts.figures)
+        tops.update(counts.top_tiers)
+    return Counts(figures, tops)
+
+
+def recent_counts() -> Counts:
+    """The counts the pages show: as the keeper remembers them, else counted now."""
+
+    def count() -> Counts:
+        return counted(default_connection_id())
+
+    return _keepers[0](count) if _keepers else count()
 
 
 def cap(name: str) -> int:
@@ -138,6 +179,7 @@ class PlaceCapacity:
     connection_name: str = ""  # the connection's own name, the default's too
     foreign: Foreign | None = None  # None: objects made outside Tollgate are not counted here
     top_tiers: tuple[tuple[str, int], ...] = ()  # the tiers with the most keys there
+    counted_at: datetime.datetime | None = None  # when the keys and usage plans were counted
 
     @property
     def key(self) -> LocationKey:
@@ -175,13 +217,12 @@ def account_throttle(connection: AwsConnection | None, region: str) -> tuple[Dec
 
 
 def place_capacities(
-    figures: Mapping[str, Mapping[LocationKey, Decimal]] | None = None,
-    foreign: Mapping[LocationKey, Foreign] | None = None,
-    top_tiers: Mapping[LocationKey, list[tuple[str, int]]] | None = None,
+    counts: Counts | None = None, foreign: Mapping[LocationKey, Foreign] | None = None
 ) -> list[PlaceCapacity]:
     """Every account and region of every connection, default first, with its figures (a few
-    queries whatever the number of places, tiers and keys). `figures`: already counted (by
-    keys.capacity.capacity_report); else the registered censuses count them."""
+    queries whatever the number of places, tiers and keys). `counts`: already counted (or
+    remembered, `recent_counts`); else the registered censuses count them now. The limits
+    and the account throttle are read each time: only the counts are remembered."""
     connections = list(AwsConnection.objects.all())
     default = next((c for c in connections if c.is_default), None)
     places: list[tuple[AwsConnection | None, Location]] = [
@@ -191,8 +232,9 @@ def place_capacities(
     ]
     if not places:
         places = [(None, location_of(None, settings.AWS_REGION))]
-    if figures is None:
-        figures = counted(default.pk if default is not None else None)
+    if counts is None:
+        counts = counted(default.pk if default is not None else None)
+    figures = counts.figures
     keys, plans, rates = (figures.get(n, {}) for n in (API_KEYS, USAGE_PLANS, THROTTLE))
     found = []
     for connection, location in places:
@@ -212,16 +254,17 @@ def place_capacities(
                 unthrottled_keys=int(figures.get(UNTHROTTLED, {}).get(location.key, 0)),
                 connection_name=connection.name if connection is not None else "",
                 foreign=here,
-                top_tiers=tuple((top_tiers or {}).get(location.key, ())),
+                top_tiers=tuple(counts.top_tiers.get(location.key, ())),
+                counted_at=counts.counted_at,
             )
         )
     return found
 
 
 def warnings_by_connection() -> dict[int | None, list[str]]:
-    """The connections list's warnings, by connection id."""
+    """The connections list's warnings, by connection id (from the recent counts)."""
     found: dict[int | None, list[str]] = {}
-    for place in place_capacities():
+    for place in place_capacities(recent_counts()):
         if place.warnings:
             found.setdefault(place.location.connection_id, []).extend(place.warnings)
     return found

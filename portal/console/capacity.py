@@ -8,6 +8,7 @@ from django.shortcuts import render
 from portal.access import staff_required
 from portal.connections.capacity import API_KEYS, USAGE_PLANS, WARN_SHARE, cap
 from portal.reconcile.capacity import capacity_with_foreign
+from portal.reconcile.counts import max_age
 
 
 @staff_required
@@ -22,5 +23,7 @@ def capacity(request: HttpRequest) -> HttpResponse:
             "key_cap": cap(API_KEYS),
             "plan_cap": cap(USAGE_PLANS),
             "warn_percent": int(WARN_SHARE * 100),
+            "counted_at": places[0].counted_at if places else None,
+            "count_seconds": int(max_age().total_seconds()),
         },
     )

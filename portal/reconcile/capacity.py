@@ -1,17 +1,18 @@
-"""The capacity figures with what the last reconcile found in AWS that Tollgate did not make,
-place by place (ReconcileRun.places)."""
+"""The capacity figures the pages show: the recent counts (portal/reconcile/counts.py) with what
+the last reconcile found in AWS that Tollgate did not make, place by place (ReconcileRun.places)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from keys.capacity import capacity_report
 from portal.connections.capacity import (
     Foreign,
     LocationKey,
     PlaceCapacity,
     default_connection_id,
+    place_capacities,
     place_key,
+    recent_counts,
 )
 from portal.reconcile.selectors import latest_run
 
@@ -43,4 +44,5 @@ def foreign_by_place() -> dict[LocationKey, Foreign]:
 
 
 def capacity_with_foreign() -> list[PlaceCapacity]:
-    return capacity_report(foreign_by_place())
+    """The console's capacity page and GET /api/v1/capacity."""
+    return place_capacities(recent_counts(), foreign_by_place())

@@ -27,3 +27,22 @@ class ReconcileRun(models.Model):
 
     def __str__(self) -> str:
         return f"reconcile at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CapacityCount(models.Model):
+    """The capacity figures as last counted, for the pages (portal/reconcile/counts.py).
+    Counting every key and copy takes longer than a page may at 50,000 keys; the refusals
+    before a write never read this: they count exactly."""
+
+    counted_at = models.DateTimeField(db_index=True)
+    figures = models.JSONField(
+        help_text='Each figure by place, and the tiers with the most keys there: {"figures": '
+        '{"api_keys": [[connection id, region, "1204"], ...], ...}, "top_tiers": [[connection '
+        'id, region, [["Free", 980], ...]], ...]}.'
+    )
+
+    class Meta:
+        ordering = ["-counted_at"]
+
+    def __str__(self) -> str:
+        return f"capacity counted at {self.counted_at:%Y-%m-%d %H:%M:%S}"

@@ -154,7 +154,7 @@ def mark_drifted(obj: SyncState, places: list[dict[str, Any]]) -> None:
 
 
 def confirm(model: type[SyncState], pks: list[int]) -> None:
-    """These rows equal AWS right now: record the time, and clear a drift that went away."""
+    """These drifted rows equal AWS again: clear the drift and record the time."""
     if pks:
         model._default_manager.filter(
             pk__in=pks, sync_status__in=[SyncStatus.SYNCED, SyncStatus.DRIFTED]
