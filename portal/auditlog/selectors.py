@@ -28,11 +28,17 @@ def filters_from(params: Any, *, organisation: bool) -> dict[str, str]:
 
 
 def filtered(events: QuerySet[AuditEvent], filters: dict[str, str]) -> QuerySet[AuditEvent]:
-    """Organisation (its id), person (an email: who acted, or whose account it was about),
-    object type (`keys.apikey`), object id and action (`key.created`, or a prefix: `account.`)."""
+    """Organisation (its id, slug or exact name), person (an email: who acted, or whose account
+    it was about), object type (`keys.apikey`), object id and action (`key.created`, or a
+    prefix: `account.`)."""
     if filters.get("organisation"):
-        organisation = parse_id(filters["organisation"])
-        events = events.filter(customer_id=organisation) if organisation else events.none()
+        wanted = filters["organisation"]
+        organisation = parse_id(wanted)
+        events = (
+            events.filter(customer_id=organisation)
+            if organisation
+            else events.filter(Q(customer__slug__iexact=wanted) | Q(customer__name__iexact=wanted))
+        )
     if filters.get("person"):
         person = filters["person"]
         events = events.filter(

@@ -64,7 +64,6 @@ def console_audit(request: HttpRequest) -> HttpResponse:
         _events(request, filters, None),
         filters,
         {
-            "organisations": Customer.objects.only("pk", "name").order_by("name"),
             "csv_url": "audit:console-csv",
             "for_staff": True,
         },
