@@ -358,11 +358,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("TOLLGATE_COLLECT_USAGE_EVERY_SECONDS", "300")),
     },
     "warm-api-metrics": {"task": "portal.usage.tasks.warm_api_metrics", "schedule": 60.0},
+    # The capacity page, its API and the connections list read these counts (at most 60 s old;
+    # older, they count every key on the view, ~70 ms at 50,000 keys).
+    "count-capacity": {"task": "portal.reconcile.tasks.count_capacity", "schedule": 30.0},
     "reconcile-with-aws": {
         "task": "portal.reconcile.tasks.reconcile_with_aws",
         "schedule": float(os.environ.get("TOLLGATE_RECONCILE_EVERY_SECONDS", "600")),
     },
     "expire-keys": {"task": "keys.tasks.expire_keys", "schedule": 60.0},
+    # A tier move whose task was lost (its worker died, Redis restarted) goes on by itself.
+    "resume-stalled-tier-moves": {
+        "task": "plans.tasks.resume_stalled_tier_moves",
+        "schedule": 60.0,
+    },
     "retire-rotated-keys": {"task": "keys.tasks.retire_rotated_keys", "schedule": 60.0},
     "disable-idle-keys": {"task": "keys.tasks.disable_idle_keys", "schedule": 3600.0},
     "export-api-documents": {

@@ -54,3 +54,21 @@ def test_collectstatic_works_with_production_storage(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+def test_the_production_example_passes_the_deployment_checks() -> None:
+    """docs/production.env.example (README "Running at scale") as written: every name in it is
+    one the settings read, and Django's deployment checks pass with it."""
+    example = ROOT / "docs" / "production.env.example"
+    values = dict(
+        line.split("=", 1)
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    settings_text = (ROOT / "portal" / "settings.py").read_text(encoding="utf-8")
+    read_elsewhere = {"DATABASE_URL", "WEB_CONCURRENCY", "TOLLGATE_TRUSTED_PROXY_COUNT"}
+    unknown = [name for name in values if name not in settings_text and name not in read_elsewhere]
+    assert not unknown, f"names no setting reads: {unknown}"
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **values)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout

@@ -28,7 +28,15 @@ from django.utils import timezone
 
 from keys.models import ApiKey, KeyImport, KeyImportRow
 from keys.services import key_create
-from plans.models import ApiStage, Plan, Subscription, SubscriptionStatus, TierRequest
+from plans.models import (
+    ApiStage,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+    TierMove,
+    TierMoveItem,
+    TierRequest,
+)
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.connections.models import AwsConnection
@@ -60,6 +68,15 @@ PAGES: list[tuple[str, str, str]] = [
     ("console:tier-create", "/console/tiers/new/", "admin"),
     ("console:tier-edit", "/console/tiers/{tier}/edit/", "admin"),
     ("console:tier-requests", "/console/tier-requests/", "admin"),
+    ("console:tier-moves", "/console/tiers/moves/", "admin"),
+    ("console:tier-move-new", "/console/tiers/moves/new/", "admin"),
+    (
+        "console:tier-move-new (estimate)",
+        "/console/tiers/moves/new/?from_tier=free&to_tier=premium",
+        "admin",
+    ),
+    ("console:tier-move", "/console/tiers/moves/{move}/", "admin"),
+    ("console:tier-move-progress", "/console/tiers/moves/{move}/progress/", "ops"),
     ("console:customers", "/console/customers/", "admin"),
     ("console:customer", "/console/customers/{customer}/", "admin"),
     ("console:customer-usage", "/console/customers/{customer}/usage/", "admin"),
@@ -118,6 +135,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("v1:drift-tier-list", "/api/v1/sync/drift/tiers", "admin"),
     ("v1:drift-key-list", "/api/v1/sync/drift/keys", "admin"),
     ("v1:key-import-list", "/api/v1/key-imports", "admin"),
+    ("v1:tier-move-list", "/api/v1/tier-moves", "ops"),
+    ("v1:tier-move-detail", "/api/v1/tier-moves/{move}", "admin"),
     ("v1:key-import-detail", "/api/v1/key-imports/{import}", "admin"),
     ("v1:foreign-usage-plan-list", "/api/v1/sync/foreign-usage-plans", "admin"),
 ]
@@ -273,6 +292,23 @@ def grow(size: int, tiers: dict[str, Plan], tag: str) -> None:
             for k in keys[:3]
         ]
     )
+    # Tier moves: as many finished ones, and refused customers in the one the pages show.
+    TierMove.objects.bulk_create(
+        [TierMove(from_plan=free, to_plan=tiers["Premium"], status="done") for _ in range(size)]
+    )
+    shown = TierMove.objects.order_by("pk").first()
+    TierMoveItem.objects.bulk_create(
+        [
+            TierMoveItem(
+                move=shown,
+                customer=c,
+                customer_name=c.name,
+                outcome="refused",
+                reason="Over the cap",
+            )
+            for c in customers
+        ]
+    )
     imp = KeyImport.objects.get()
     start = KeyImportRow.objects.filter(key_import=imp).count() + 2
     KeyImportRow.objects.bulk_create(
@@ -350,6 +386,9 @@ def test_queries_per_page_do_not_grow_with_data(
 ) -> None:
     key = key_create(actor=alice, customer=acme, name="production")
     KeyImport.objects.create(token="abcd1234", created_by=admin, file_name="keys.csv")
+    move = TierMove.objects.create(
+        from_plan=tiers["Free"], to_plan=tiers["Premium"], created_by=admin, status="running"
+    )
     clients = {
         "anonymous": Client(),
         "alice": login(alice),
@@ -361,6 +400,7 @@ def test_queries_per_page_do_not_grow_with_data(
         "tier": tiers["Premium"].pk,
         "customer": acme.pk,
         "import": KeyImport.objects.get().pk,
+        "move": move.pk,
         "key": key.public_id,
         "key_pk": key.pk,
         "connection": connection_default().pk,
