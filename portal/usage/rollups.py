@@ -159,15 +159,7 @@ def rebuild_usage_totals() -> tuple[int, int]:
             periods += len(
                 PeriodUsage.objects.bulk_create(
                     [
-                        PeriodUsage(
-                            key_id=key_id,
-                            plan=plan,
-                            period=plan.quota_period,
-                            period_start=start,
-                            used=total,
-                            quota=plan.quota_limit,
-                            share=total / plan.quota_limit,
-                        )
+                        _period_row(key_id, plan, start, total)
                         for (key_id, start), total in totals.items()
                     ],
                     batch_size=5000,
@@ -185,6 +177,20 @@ def rebuild_usage_totals() -> tuple[int, int]:
     return periods, len(months)
 
 
+def _period_row(key_id: int, plan: Plan, start: datetime.date, total: int) -> PeriodUsage:
+    """A key's row of one period of a tier with a quota, from its total."""
+    assert plan.quota_limit is not None
+    return PeriodUsage(
+        key_id=key_id,
+        plan=plan,
+        period=plan.quota_period,
+        period_start=start,
+        used=total,
+        quota=plan.quota_limit,
+        share=total / plan.quota_limit,
+    )
+
+
 def rebuild_period_totals(plan: Plan, today: datetime.date) -> int:
     """The tier's rows of its current quota period, summed afresh from UsageDay."""
     with transaction.atomic():
@@ -192,17 +198,8 @@ def rebuild_period_totals(plan: Plan, today: datetime.date) -> int:
         if plan.quota_limit is None or not plan.quota_period:
             return 0
         start, end = period_bounds(plan.quota_period, today)
-        quota = plan.quota_limit
         rows = [
-            PeriodUsage(
-                key_id=key_id,
-                plan=plan,
-                period=plan.quota_period,
-                period_start=start,
-                used=total,
-                quota=quota,
-                share=total / quota,
-            )
+            _period_row(key_id, plan, start, total)
             for key_id, total in UsageDay.objects.filter(plan=plan, date__gte=start, date__lte=end)
             .values("key_id")
             .annotate(total=Sum("used"))
