@@ -14,7 +14,7 @@ from plans.capacity import refuse_switch_past_caps, refuse_tier_past_caps
 from plans.methods import method_throttle_rows, save_method_throttles
 from plans.models import ApiStage, MethodThrottle, Plan, Subscription, SubscriptionStatus
 from plans.selectors import active_subscription
-from plans.signals import subscription_started
+from plans.signals import subscription_started, tier_quota_changed
 from portal.access import require_organisation_manager
 from portal.audit.services import audit
 from portal.customers.models import Customer
@@ -79,6 +79,9 @@ def _apply(
     if errors:
         raise ValidationError(errors)
     return stage_list, throttle_rows
+
+
+QUOTA_FIELDS = ("quota_limit", "quota_period", "quota_offset")
 
 
 def _unset_other_defaults(plan: Plan) -> None:
@@ -160,6 +163,8 @@ def plan_update(
             after = {**after, "accepted_from_aws": True}
         audit(actor=actor, action="tier.updated", target=plan, before=before, after=after, ip=ip)
         schedule_sync(plan, already_in_aws=already_in_aws)
+        if any(before.get(name) != after.get(name) for name in QUOTA_FIELDS):
+            tier_quota_changed.send(sender=Plan, plan=plan)
     return plan
 
 

@@ -17,3 +17,7 @@ tier_places_changed = Signal()
 # {location key: Location}). A receiver refuses with ValidationError (keys/capacity.py: API
 # Gateway's 10,000 keys per account and region).
 keys_joining_places = Signal()
+
+# A tier's quota (limit, period or offset) changed, inside the changing transaction (kwargs:
+# plan). The usage roll-ups of its current period follow (portal/usage/receivers.py).
+tier_quota_changed = Signal()

@@ -23,6 +23,11 @@ from portal.usage.models import (
 )
 from portal.usage.periods import period_bounds
 
+# Held by whatever writes the roll-ups from UsageDay (a collection, a rebuild after a quota
+# change): each adds what it changed, so two at once could count one change twice.
+ROLL_UP_LOCK = "usage-collection"
+ROLL_UP_LOCK_SECONDS = 900
+
 
 def roll_up(deltas: Counter[tuple[int, int, datetime.date]], known: dict[int, Plan]) -> None:
     """Add the requests UsageDay rows gained (or lost) to their tier's period rows and their

@@ -33,7 +33,12 @@ from portal.usage.models import (
     UsageDay,
 )
 from portal.usage.periods import ONE_DAY, period_bounds
-from portal.usage.rollups import refresh_stale_totals, roll_up
+from portal.usage.rollups import (
+    ROLL_UP_LOCK,
+    ROLL_UP_LOCK_SECONDS,
+    refresh_stale_totals,
+    roll_up,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +104,7 @@ def collect_usage(
     updated by what each run changed, so two runs must not count the same change twice."""
     today = today or timezone.now().date()
     result = CollectionResult()
-    with object_lock("usage-collection", ttl_seconds=900) as acquired:
+    with object_lock(ROLL_UP_LOCK, ttl_seconds=ROLL_UP_LOCK_SECONDS) as acquired:
         if not acquired:
             logger.info("usage collection already running; this run does nothing")
             result.busy = True
