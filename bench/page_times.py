@@ -126,7 +126,16 @@ def main() -> None:
         action="store_true",
         help="clear the cache before each request (every cached AWS read paid each time)",
     )
+    parser.add_argument(
+        "--existing",
+        default="",
+        help="SMALL,LARGE: two databases on DATABASE_URL's server that seed_scale already filled "
+        "(migrated here, then measured; nothing seeded, nothing dropped)",
+    )
     args = parser.parse_args()
+    if args.existing:
+        measure_existing(args)
+        return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     regions = args.regions.split(",")
 
@@ -174,7 +183,65 @@ def main() -> None:
     report(sizes, results, setup, args)
 
 
-def report(sizes: list[int], results: dict[int, Any], setup: dict[int, float], args: Any) -> None:
+def measure_existing(args: Any) -> None:
+    """Measure two databases seeded beforehand (e.g. copies of one seed_scale run): each is
+    migrated and analysed, beat's capacity count run, then measured as above."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from demo import scale
+    from keys.models import ApiKey
+    from localaws.testing import start_local_aws
+    from portal.accounts.models import StaffRole, User
+    from portal.customers.models import Customer
+    from portal.reconcile.tasks import count_capacity
+    from tests.conftest import make_user
+
+    server = start_local_aws()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
+    setup_test_environment()
+    settings.DEBUG = False
+    results, setup, sizes = {}, {}, []
+    try:
+        for name in args.existing.split(","):
+            connection.close()
+            connection.settings_dict["NAME"] = name
+            began = time.monotonic()
+            call_command("migrate", verbosity=0)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            count_capacity()
+            setup_seconds = time.monotonic() - began
+            people: dict[str, Any] = {
+                who: User.objects.filter(email=f"{who}@bench.test").first()
+                or make_user(f"{who}@bench.test", role)
+                for who, role in (("admin", StaffRole.ADMIN), ("ops", StaffRole.OPS))
+            }
+            seeded = Customer.objects.filter(slug__startswith=scale.SLUG_PREFIX)
+            focus = seeded.order_by("pk")[0]
+            people["owner"] = User.objects.get(memberships__customer=focus)
+            size = seeded.count()
+            args.keys = round(ApiKey.objects.count() / max(Customer.objects.count(), 1), 1)
+            print(f"database {name}: {size:,} customers", file=sys.stderr)
+            sizes.append(size)
+            setup[size] = setup_seconds
+            results[size] = measure(args.requests, focus, people, args.cold)
+    finally:
+        server.stop()
+    args.regions = "as seeded"
+    report(sorted(sizes), results, setup, args, seeded_here=False)
+
+
+def report(
+    sizes: list[int],
+    results: dict[int, Any],
+    setup: dict[int, float],
+    args: Any,
+    *,
+    seeded_here: bool = True,
+) -> None:
     """One row a page: p50/p95 at both sizes, their ratios, queries at both sizes, and whether it
     meets issue 17's bar (p95 under 50 ms at the large size, p95 ratio at most 1.2, equal queries)."""
     small, large = sizes[0], sizes[-1]
@@ -197,7 +264,8 @@ def report(sizes: list[int], results: dict[int, Any], setup: dict[int, float], a
     print(
         f"{met} of {len(PAGES)} pages meet the bar (p95 < 50 ms @{large:,}, p95 ratio <= 1.2, "
         f"equal queries). {args.requests} requests a page after one warm-up, {cache}; "
-        f"{args.keys} keys a customer, {args.days} days, regions {args.regions}; seeding took "
+        f"{args.keys} keys a customer, {args.days} days, regions {args.regions}; "
+        + ("seeding took " if seeded_here else "migrating and analysing took ")
         + ", ".join(f"{setup[s]:.0f} s to {s:,}" for s in sizes)
         + f"; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end."
     )

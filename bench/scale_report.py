@@ -13,7 +13,7 @@ In order, each printing its own table:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate_bench \\
         .venv/bin/python bench/scale_report.py [--sizes 10,10000] [--days 90] \\
-        [--reconcile-keys 10000] [--load-users 20] [--load-seconds 120]
+        [--reconcile-keys 10000] [--load-users 20] [--load-seconds 120] [--existing SMALL,LARGE]
 
 Exits non-zero when a step fails or the load run saw an error.
 """
@@ -46,6 +46,12 @@ def main() -> int:
     parser.add_argument("--reconcile-keys", type=int, default=10_000)
     parser.add_argument("--load-users", type=int, default=20)
     parser.add_argument("--load-seconds", type=int, default=120)
+    parser.add_argument(
+        "--existing",
+        default="",
+        help="SMALL,LARGE: measure pages on two databases seed_scale filled before (page_times.py"
+        " --existing) instead of seeding both sizes here",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -64,6 +70,7 @@ def main() -> int:
                 str(args.days),
                 "--requests",
                 str(args.requests),
+                *(["--existing", args.existing] if args.existing else []),
             ],
             env,
         ),
