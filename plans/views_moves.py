@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -83,8 +84,8 @@ def tier_move_new(request: HttpRequest) -> HttpResponse:
             return _form_page(request, form, status=exc.status)
         messages.success(
             request,
-            f"Moving {move.customers_total} customers from {move.from_plan.name} to "
-            f"{move.to_plan.name}.",
+            f"Moving {move.customers_total:,} customer{pluralize(move.customers_total)} from "
+            f"{move.from_plan.name} to {move.to_plan.name}.",
         )
         return redirect("console:tier-move", move_id=move.pk)
     chosen = "from_tier" in request.GET and "to_tier" in request.GET

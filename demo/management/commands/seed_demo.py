@@ -11,7 +11,6 @@ Idempotent: a second run finds what the first created and adds nothing twice.
 """
 
 import datetime
-import os
 import time
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import encrypt
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -44,7 +44,6 @@ from portal.teams.services import invitation_create
 from portal.usage.models import UsageDay
 
 DEMO_PASSWORD = "tollgate-demo"
-DEMO_BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/"
 STAFF = [("admin@tollgate.test", StaffRole.ADMIN), ("ops@tollgate.test", StaffRole.OPS)]
 # Staff must sign in with a second factor (portal.access.mfa_setup_required): the demo's staff
 # share this well-known authenticator-app secret (the usual example key of TOTP docs; demo only), and
@@ -303,7 +302,9 @@ class Command(BaseCommand):
             actor=User.objects.get(email=inviter),
             customer=customer,
             email=email,
-            base_url=DEMO_BASE_URL,
+            # The web port's address (scripts/start_demo.py sets it): under honcho, PORT is each
+            # process's own (8000 + 100 x its place in the Procfile), not the web's.
+            base_url=str(settings.TOLLGATE["SITE_URL"]),
         )
         self.stdout.write(f"{inviter} invited {email} to {org} (pending on its Members page)")
 
