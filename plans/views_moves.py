@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -127,27 +130,32 @@ def tier_move_progress(request: HttpRequest, move_id: int) -> HttpResponse:
     return render(request, "plans/_tier_move_progress.html", _progress_context(_move(move_id)))
 
 
-@admin_required
-@require_POST
-def tier_move_cancel_page(request: HttpRequest, move_id: int) -> HttpResponse:
+def _act_on_move(
+    request: HttpRequest, move_id: int, act: Callable[..., Any], done: str
+) -> HttpResponse:
+    """A button on a move's page: the service, then its message or its refusal's."""
     move = _move(move_id)
     try:
-        tier_move_cancel(actor=request.user, move=move, ip=client_ip(request))
+        act(actor=request.user, move=move, ip=client_ip(request))
     except Refused as exc:
         messages.error(request, exc.message)
     else:
-        messages.info(request, "Move cancelled: the customers already moved stay on the new tier.")
+        messages.info(request, done)
     return redirect("console:tier-move", move_id=move.pk)
+
+
+@admin_required
+@require_POST
+def tier_move_cancel_page(request: HttpRequest, move_id: int) -> HttpResponse:
+    return _act_on_move(
+        request,
+        move_id,
+        tier_move_cancel,
+        "Move cancelled: the customers already moved stay on the new tier.",
+    )
 
 
 @admin_required
 @require_POST
 def tier_move_resume_page(request: HttpRequest, move_id: int) -> HttpResponse:
-    move = _move(move_id)
-    try:
-        tier_move_resume(actor=request.user, move=move, ip=client_ip(request))
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.info(request, "Sent the move to a worker again.")
-    return redirect("console:tier-move", move_id=move.pk)
+    return _act_on_move(request, move_id, tier_move_resume, "Sent the move to a worker again.")

@@ -2,16 +2,15 @@
 
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import receiver
 
 from plans.models import Plan
 from plans.signals import tier_quota_changed
-from portal.usage.tasks import refresh_usage_totals
+from portal.sync import enqueue_on_commit
 
 
 @receiver(tier_quota_changed, dispatch_uid="usage-roll-ups-follow-the-quota")
 def rebuild_roll_ups_of_tier(sender: Any, *, plan: Plan, **kwargs: Any) -> None:
     """The ops page and the quota alerts leave a tier's roll-up rows out while they are of its
     old quota: rebuild them now, not at the next collection (up to five minutes later)."""
-    transaction.on_commit(refresh_usage_totals.delay)
+    enqueue_on_commit("portal.usage.tasks.refresh_usage_totals")
