@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -306,6 +306,19 @@ def top_customers(today: datetime.date, limit: int = TOP_CUSTOMERS) -> list[dict
     return [dict(row) for row in rows]
 
 
+def _in_current_period(period: str, today: datetime.date) -> Q:
+    start, _ = period_bounds(period, today)
+    # Only rows in the tier's own period and quota (rollups.refresh_stale_totals).
+    return Q(period=period, period_start=start, plan__quota_period=period)
+
+
+def _watched(periods: Q) -> QuerySet[PeriodUsage]:
+    """The roll-up rows at 80% or more of their quota in the current `periods`."""
+    return PeriodUsage.objects.filter(
+        periods, share__gte=0.8, quota=F("plan__quota_limit"), key__revoked_at__isnull=True
+    )
+
+
 def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str, Any]]:
     """Keys at 80% or more of their tier's quota in the current quota period, the largest share
     first (ties: the larger use, then the older key), from the roll-up the collector keeps.
@@ -317,18 +330,9 @@ def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str,
     """
     rows: list[dict[str, Any]] = []
     for period in QuotaPeriod.values:
-        start, _ = period_bounds(period, today)
         rows += map(
             dict,
-            PeriodUsage.objects.filter(
-                period=period,
-                period_start=start,
-                share__gte=0.8,
-                # Only rows in the tier's own period and quota (rollups.refresh_stale_totals).
-                plan__quota_period=period,
-                quota=F("plan__quota_limit"),
-                key__revoked_at__isnull=True,
-            )
+            _watched(_in_current_period(period, today))
             .order_by("-share", "-used", "key_id")
             .values(
                 "key_id",
@@ -348,6 +352,31 @@ def quota_watch(today: datetime.date, limit: int = QUOTA_ROWS) -> list[dict[str,
         row["percent"] = round(100.0 * row["used"] / row["plan__quota_limit"], 1)
         row["over"] = row["used"] >= row["plan__quota_limit"]
     return rows
+
+
+@dataclass(frozen=True)
+class WatchCounts:
+    """How many keys `quota_watch` would list without its limit: the page shows the first
+    rows and says how many there are in all."""
+
+    over: int  # at or above 100% of the quota
+    near: int  # 80% to 100%
+
+    @property
+    def total(self) -> int:
+        return self.over + self.near
+
+
+def quota_watch_counts(today: datetime.date) -> WatchCounts:
+    """One query: each period's rows at 80% or more are one range of the (period, start,
+    -share) index."""
+    periods = Q()
+    for period in QuotaPeriod.values:
+        periods |= _in_current_period(period, today)
+    counts = _watched(periods).aggregate(
+        over=Count("pk", filter=Q(used__gte=F("quota"))), every=Count("pk")
+    )
+    return WatchCounts(over=counts["over"], near=counts["every"] - counts["over"])
 
 
 def refresh_api_metrics(range_keys: Sequence[str]) -> dict[str, Fetched]:

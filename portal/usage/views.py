@@ -27,7 +27,7 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
         # Shaped when fetched; an answer made without them (none in production) is shaped here.
         places = fetched.places or selectors.place_totals(fetched.metrics, every)
     today = timezone.now().date()
-    watch = selectors.quota_watch(today)
+    watch = selectors.quota_watch(today, limit=selectors.QUOTA_ROWS)
     return render(
         request,
         "usage/ops_metrics.html",
@@ -45,6 +45,8 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
             "top_customers": selectors.top_customers(today),
             "over_quota": [row for row in watch if row["over"]],
             "near_quota": [row for row in watch if not row["over"]],
+            "watch_counts": selectors.quota_watch_counts(today),
+            "watch_listed": len(watch),
             "month_start": today.replace(day=1),
         },
     )

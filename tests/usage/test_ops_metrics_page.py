@@ -109,6 +109,26 @@ def test_top_customers_and_quota_watch(
     html = response.content.decode()
     first = over[0]["key__customer_id"]
     assert reverse("console:customer-usage", args=[first]) in html
+    assert "2 keys at or above 100%, 2 between 80% and 100%." in html
+
+
+def test_quota_watch_counts_every_key_when_it_lists_the_first(
+    ops: User, tiers: dict[str, Plan], no_aws: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At scale thousands of keys pass 80%: the page lists the nearest and counts them all,
+    rather than counting only the rows it lists."""
+    bulk_customers_with_usage(20, tiers["Free"], timezone.now().date())
+    rebuild_usage_totals()
+    monkeypatch.setattr("portal.usage.metrics.QUOTA_ROWS", 3)
+
+    response = login(ops).get(URL)
+
+    assert len(response.context["over_quota"]) + len(response.context["near_quota"]) == 3
+    text = " ".join(response.content.decode().split())
+    assert (
+        "2 keys at or above 100%, 2 between 80% and 100%; the 3 nearest their quota are listed."
+        in text
+    )
 
 
 def test_query_count_does_not_grow_with_customers(
@@ -124,4 +144,4 @@ def test_query_count_does_not_grow_with_customers(
         with CaptureQueriesContext(connection) as queries:
             assert client.get(URL).status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 10, counts
+    assert counts[0] == counts[1] <= 11, counts
