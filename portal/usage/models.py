@@ -47,7 +47,13 @@ class UsageDay(models.Model):
                 nulls_distinct=False,
             )
         ]
-        indexes = [models.Index(fields=["date", "key"]), models.Index(fields=["plan", "date"])]
+        indexes = [
+            models.Index(fields=["date", "key"]),
+            models.Index(fields=["plan", "date"]),
+            # `/api/v1/usage/days?ordering=-date,-pk` (or date,pk): without it the first page
+            # sorted a whole day's rows by id (100,000 at 50,000 keys in two regions: 1.3 s).
+            models.Index(fields=["date", "id"], name="usage_day_by_date_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key_id} {self.date} {self.region}: {self.used}"
