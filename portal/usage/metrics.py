@@ -367,9 +367,30 @@ class WatchCounts:
         return self.over + self.near
 
 
+WATCH_COUNTS_SECONDS = 600  # two collections (beat runs one every 5 minutes)
+
+
 def quota_watch_counts(today: datetime.date) -> WatchCounts:
-    """One query: each period's rows at 80% or more are one range of the (period, start,
-    -share) index."""
+    """`count_quota_watch` as the last usage collection left it (the collection counts after
+    writing the roll-ups: the page never pays for it); counted here only when the cache lost it.
+    A key revoked since is still counted until the next collection."""
+    found: WatchCounts | None = cache.get(_watch_counts_key(today))
+    return found if found is not None else refresh_quota_watch_counts(today)
+
+
+def refresh_quota_watch_counts(today: datetime.date) -> WatchCounts:
+    counts = count_quota_watch(today)
+    cache.set(_watch_counts_key(today), counts, WATCH_COUNTS_SECONDS)
+    return counts
+
+
+def _watch_counts_key(today: datetime.date) -> str:
+    return f"quota-watch-counts:{today.isoformat()}"
+
+
+def count_quota_watch(today: datetime.date) -> WatchCounts:
+    """One query, each period's rows at 80% or more a range of the (period, start, -share)
+    index; but it reads every such row (8,000 of 50,000 keys on the seed: 46 ms)."""
     periods = Q()
     for period in QuotaPeriod.values:
         periods |= _in_current_period(period, today)

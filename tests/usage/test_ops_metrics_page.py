@@ -18,6 +18,7 @@ from plans.models import ApiStage, Plan
 from portal.accounts.models import User
 from portal.aws.metrics import SERIES, ApiMetrics, MetricSeries, StageDims
 from portal.usage import metrics as selectors
+from portal.usage.metrics import WatchCounts, refresh_quota_watch_counts
 from portal.usage.rollups import rebuild_usage_totals
 from tests.conftest import login
 from tests.fixtures.traffic import bulk_customers_with_usage
@@ -145,3 +146,22 @@ def test_query_count_does_not_grow_with_customers(
             assert client.get(URL).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 11, counts
+
+
+def test_quota_watch_counts_are_those_of_the_last_collection(
+    ops: User, tiers: dict[str, Plan], no_aws: list[Any]
+) -> None:
+    """Counted after the collection writes the roll-ups (and when the cache lost them), not on
+    every view: at 50,000 keys the count reads 8,000 rows."""
+    today = timezone.now().date()
+    bulk_customers_with_usage(20, tiers["Free"], today)
+    rebuild_usage_totals()
+    client = login(ops)
+    assert client.get(URL).context["watch_counts"] == WatchCounts(over=2, near=2)
+
+    bulk_customers_with_usage(10, tiers["Free"], today, prefix="More")
+    rebuild_usage_totals()
+    assert client.get(URL).context["watch_counts"] == WatchCounts(over=2, near=2)
+
+    refresh_quota_watch_counts(today)  # what collect_usage_and_alert does after collecting
+    assert client.get(URL).context["watch_counts"] == WatchCounts(over=3, near=3)

@@ -27,7 +27,7 @@ from plans.services import plan_create, plan_update, subscription_switch
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
 from portal.usage import alerts, rollups, services
-from portal.usage.metrics import quota_watch, quota_watch_counts, top_customers
+from portal.usage.metrics import count_quota_watch, quota_watch, top_customers
 from portal.usage.models import CustomerMonthUsage, PeriodUsage, UsageDay
 from portal.usage.periods import period_bounds
 from tests.conftest import FREE, make_user
@@ -113,7 +113,7 @@ def assert_roll_ups_answer_as_the_scans(today: datetime.date) -> None:
     assert quota_watch(today, limit=10_000) == scan_quota_watch(today)
     assert quota_watch(today, limit=3) == scan_quota_watch(today)[:3]
     scanned = scan_quota_watch(today)
-    counts = quota_watch_counts(today)
+    counts = count_quota_watch(today)
     assert (counts.over, counts.total) == (sum(row["over"] for row in scanned), len(scanned))
     assert top_customers(today, limit=10_000) == scan_top_customers(today)
     assert top_customers(today, limit=2) == scan_top_customers(today)[:2]
