@@ -11,8 +11,13 @@ from plans.forms import (
     method_suggestions,
     method_throttle_formset,
 )
-from plans.models import ACTIVE_SUBSCRIPTION, ApiStage, Plan
-from plans.selectors import active_subscription, latest_tier_request, tiers_offered
+from plans.models import ApiStage, Plan
+from plans.selectors import (
+    active_subscription,
+    customers_on_tier,
+    latest_tier_request,
+    tiers_offered,
+)
 from plans.services import plan_archive, plan_create, plan_update, subscription_switch
 from plans.stages import (
     stage_set_available,
@@ -92,7 +97,7 @@ def tier_list(request: HttpRequest) -> HttpResponse:
     show_archived = request.GET.get("archived") == "1"
     plans = (
         Plan.objects.prefetch_related("stages__connection", "copies__connection")
-        .annotate(customer_count=Count("subscriptions", filter=ACTIVE_SUBSCRIPTION))
+        .annotate(customer_count=customers_on_tier())
         .order_by(
             F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"
         )

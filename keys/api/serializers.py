@@ -23,6 +23,9 @@ EXPIRES_AT_HELP = (
 )
 
 
+_DATETIME = serializers.DateTimeField()  # one for every key, not one made per key
+
+
 class KeySerializer(serializers.ModelSerializer[ApiKey]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     prefix = serializers.CharField(
@@ -110,7 +113,7 @@ class KeySerializer(serializers.ModelSerializer[ApiKey]):
 
     @extend_schema_field(serializers.DateTimeField())
     def get_secret_reveal_deadline(self, key: ApiKey) -> str:
-        return serializers.DateTimeField().to_representation(secret_reveal_deadline(key))
+        return _DATETIME.to_representation(secret_reveal_deadline(key))
 
 
 class KeyCreateSerializer(serializers.Serializer[Any]):
