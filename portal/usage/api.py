@@ -28,6 +28,7 @@ from portal.customers.models import Customer
 from portal.errors import PermanentSyncError, TransientSyncError
 from portal.rest.errors import ServiceUnavailable
 from portal.rest.filters import IdFilter
+from portal.rest.pagination import CustomerUsageCursor
 from portal.rest.permissions import STAFF
 from portal.rest.serializers import MAX_ID, ProblemSerializer
 from portal.rest.viewsets import ETagMixin, ScopedViewSet, request_ip
@@ -161,7 +162,8 @@ class UsageSummarySerializer(serializers.Serializer[Any]):
     list=extend_schema(
         summary="Usage per customer in the current quota period",
         description="Per key (API Gateway counts quotas per key): used this period and the "
-        "quota left. A tier without a quota is summed over the calendar month (UTC).",
+        "quota left. A tier without a quota is summed over the calendar month (UTC). 20 "
+        "customers a page, each with all its keys (`?limit=` up to 200).",
         responses=UsageSummarySerializer(many=True),
     )
 )
@@ -169,6 +171,7 @@ class UsageSummaryViewSet(mixins.ListModelMixin, ScopedViewSet):
     queryset = Customer.objects.all()  # scoped to the person's own organisation (customer_path)
     serializer_class = UsageSummarySerializer
     filterset_class = CustomerFilter
+    pagination_class = CustomerUsageCursor
     ordering = ("name", "pk")
     ordering_fields = ["name", "pk"]
 
