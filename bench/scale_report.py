@@ -12,7 +12,7 @@ In order, each printing its own table:
    a fixed time (the database `<name>_load` on DATABASE_URL's server, seeded once and kept).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tollgate_bench \\
-        .venv/bin/python bench/scale_report.py [--sizes 10,10000] [--days 90] \\
+        .venv/bin/python bench/scale_report.py [--sizes 100,10000] [--days 90] \\
         [--reconcile-keys 10000] [--load-users 20] [--load-seconds 120] [--existing SMALL,LARGE]
 
 Exits non-zero when a step fails or the load run saw an error.
@@ -40,7 +40,7 @@ def step(title: str, command: list[str], env: dict[str, str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10,10000")
+    parser.add_argument("--sizes", default="100,10000")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--reconcile-keys", type=int, default=10_000)
