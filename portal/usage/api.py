@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, serializers
@@ -33,12 +32,11 @@ from portal.rest.permissions import STAFF
 from portal.rest.serializers import MAX_ID, ProblemSerializer
 from portal.rest.viewsets import ETagMixin, ScopedViewSet, request_ip
 from portal.usage import metrics as usage_metrics
-from portal.usage.figures import CustomerTotals, KeyTotals
 from portal.usage.models import UsageDay
 from portal.usage.periods import resets_at
 from portal.usage.quota import grant_extra_quota
-from portal.usage.regions import RegionUsage
 from portal.usage.selectors import usage_totals
+from portal.usage.serializers import UsageSummarySerializer
 
 # --- usage days ---------------------------------------------------------------------------------
 
@@ -93,69 +91,6 @@ class UsageDayViewSet(mixins.ListModelMixin, ScopedViewSet):
 
 
 # --- the summary --------------------------------------------------------------------------------
-
-
-class RegionUsageSerializer(serializers.Serializer[Any]):
-    where = serializers.CharField(help_text="“eu-west-1”, or “Partner · us-east-1”.")
-    used = serializers.IntegerField(help_text="This period, in this account and region.")
-    remaining = serializers.IntegerField(
-        allow_null=True, help_text="Quota left there: each region meters a quota of its own."
-    )
-
-    def to_representation(self, instance: RegionUsage) -> dict[str, Any]:
-        # Read-only and flat: the fields above say what it is (for the schema); a staff page
-        # of 50 customers has ~250 keys, and DRF's field-by-field walk was a third of it.
-        return {"where": instance.where, "used": instance.used, "remaining": instance.remaining}
-
-
-class KeyUsageSerializer(serializers.Serializer[Any]):
-    key = serializers.UUIDField(source="key.public_id")
-    name = serializers.CharField(source="key.name")
-    used = serializers.IntegerField(help_text="This period, summed over every region.")
-    remaining = serializers.IntegerField(
-        allow_null=True,
-        help_text="Quota left this period, as API Gateway last reported it; for a key in "
-        "several regions, the smallest of theirs (see `regions`).",
-    )
-    regions = RegionUsageSerializer(
-        many=True,
-        help_text="Per account and region, for a key metered in more than one; else empty.",
-    )
-
-    def to_representation(self, instance: KeyTotals) -> dict[str, Any]:
-        # As RegionUsageSerializer's: the same fields, without DRF's per-field walk.
-        return {
-            "key": str(instance.key.public_id),
-            "name": instance.key.name,
-            "used": instance.used,
-            "remaining": instance.remaining,
-            "regions": [
-                {"where": r.where, "used": r.used, "remaining": r.remaining}
-                for r in instance.regions
-            ],
-        }
-
-
-class UsageSummarySerializer(serializers.Serializer[Any]):
-    """The usage page's figures this period (portal.usage.figures.CustomerTotals)."""
-
-    customer = serializers.IntegerField(source="customer.pk")
-    customer_name = serializers.CharField(source="customer.name")
-    tier = serializers.CharField(source="plan.slug", allow_null=True, default=None)
-    quota_limit = serializers.IntegerField(
-        source="plan.quota_limit", allow_null=True, default=None, help_text="Per key, per period."
-    )
-    quota_period = serializers.SerializerMethodField()
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
-    used = serializers.IntegerField(
-        source="total_used", help_text="All the customer's keys, this period."
-    )
-    keys = KeyUsageSerializer(many=True)
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_quota_period(self, usage: CustomerTotals) -> str | None:
-        return (usage.plan.quota_period or None) if usage.plan else None
 
 
 @extend_schema_view(

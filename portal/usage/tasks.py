@@ -5,9 +5,10 @@ from django.utils import timezone
 
 from portal.sync import object_lock
 from portal.usage.alerts import send_quota_alerts
-from portal.usage.metrics import refresh_api_metrics, refresh_quota_watch_counts
+from portal.usage.metrics import refresh_api_metrics
 from portal.usage.rollups import ROLL_UP_LOCK, ROLL_UP_LOCK_SECONDS, refresh_stale_totals
 from portal.usage.services import collect_usage
+from portal.usage.watch import refresh_quota_watch_counts
 
 
 @shared_task

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.access import staff_required
 from portal.usage import metrics as selectors
+from portal.usage import watch as per_key
 
 
 @staff_required
@@ -27,7 +28,7 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
         # Shaped when fetched; an answer made without them (none in production) is shaped here.
         places = fetched.places or selectors.place_totals(fetched.metrics, every)
     today = timezone.now().date()
-    watch = selectors.quota_watch(today, limit=selectors.QUOTA_ROWS)
+    watch = per_key.quota_watch(today, limit=per_key.QUOTA_ROWS)
     return render(
         request,
         "usage/ops_metrics.html",
@@ -42,10 +43,10 @@ def ops_metrics(request: HttpRequest) -> HttpResponse:
             "places": places if len(places) > 1 else [],
             "all_places": selectors.all_places(places) if len(places) > 1 else None,
             "chart": shown.chart_data(chosen.period) if shown else None,
-            "top_customers": selectors.top_customers(today),
+            "top_customers": per_key.top_customers(today),
             "over_quota": [row for row in watch if row["over"]],
             "near_quota": [row for row in watch if not row["over"]],
-            "watch_counts": selectors.quota_watch_counts(today),
+            "watch_counts": per_key.quota_watch_counts(today),
             "watch_listed": len(watch),
             "month_start": today.replace(day=1),
         },

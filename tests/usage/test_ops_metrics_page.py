@@ -18,8 +18,8 @@ from plans.models import ApiStage, Plan
 from portal.accounts.models import User
 from portal.aws.metrics import SERIES, ApiMetrics, MetricSeries, StageDims
 from portal.usage import metrics as selectors
-from portal.usage.metrics import WatchCounts, refresh_quota_watch_counts
 from portal.usage.rollups import rebuild_usage_totals
+from portal.usage.watch import WatchCounts, refresh_quota_watch_counts
 from tests.conftest import login
 from tests.fixtures.traffic import bulk_customers_with_usage
 
@@ -120,7 +120,7 @@ def test_quota_watch_counts_every_key_when_it_lists_the_first(
     rather than counting only the rows it lists."""
     bulk_customers_with_usage(20, tiers["Free"], timezone.now().date())
     rebuild_usage_totals()
-    monkeypatch.setattr("portal.usage.metrics.QUOTA_ROWS", 3)
+    monkeypatch.setattr("portal.usage.watch.QUOTA_ROWS", 3)
 
     response = login(ops).get(URL)
 

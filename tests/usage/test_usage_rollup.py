@@ -27,9 +27,9 @@ from plans.services import plan_create, plan_update, subscription_switch
 from portal.customers.models import Customer
 from portal.customers.services import customer_onboard
 from portal.usage import alerts, rollups, services
-from portal.usage.metrics import count_quota_watch, quota_watch, top_customers
 from portal.usage.models import CustomerMonthUsage, PeriodUsage, UsageDay
 from portal.usage.periods import period_bounds
+from portal.usage.watch import count_quota_watch, quota_watch, top_customers
 from tests.conftest import FREE, make_user
 
 REGIONS = ("us-east-1", "eu-west-1")
