@@ -34,6 +34,12 @@ def partner(local_aws: LocalAwsServer, control: LocalAwsControl) -> dict[str, st
     return assume_partner_role(local_aws.endpoint_url)
 
 
+def _utc_today() -> str:
+    """Today as the local AWS counts it, read when the test runs: the module's NOW is taken
+    at collection, and a suite that crosses midnight UTC would ask about yesterday."""
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
+
+
 def clients(server: LocalAwsServer, service: str, partner: dict[str, str]) -> tuple[Any, Any]:
     """(main account client, account B client) of ``service`` in us-east-1."""
     url = server.endpoint_url
@@ -75,7 +81,7 @@ def test_usage_plans_and_keys_are_invisible_across_accounts(
     # "no such key" in A (plan_keys), and GetUsage of B's plan is 404 in A (usage).
     with pytest.raises(a.exceptions.NotFoundException):
         a.create_usage_plan_key(usagePlanId=plan_a, keyId=key_b, keyType="API_KEY")
-    today = NOW.date().isoformat()
+    today = _utc_today()
     with pytest.raises(a.exceptions.NotFoundException):
         a.get_usage(usagePlanId=plan_b, startDate=today, endDate=today)
     assert [k["id"] for k in b.get_usage_plan_keys(usagePlanId=plan_b)["items"]] == [key_b]
@@ -89,7 +95,7 @@ def test_usage_is_kept_per_account(
     plan_b = b.create_usage_plan(name="b", quota={"limit": 100, "period": "DAY"})["id"]
     key_b = b.create_api_key(name="b", enabled=True)["id"]
     b.create_usage_plan_key(usagePlanId=plan_b, keyId=key_b, keyType="API_KEY")
-    today = NOW.date().isoformat()
+    today = _utc_today()
 
     control.set_usage(plan_b, key_b, today, 7, account=PARTNER_ACCOUNT_ID)
     control.set_usage(plan_b, key_b, today, 3)  # the main account's counter of the same ids
