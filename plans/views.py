@@ -14,7 +14,7 @@ from plans.forms import (
 from plans.models import ApiStage, Plan
 from plans.selectors import (
     active_subscription,
-    customers_on_tier,
+    customers_per_tier,
     latest_tier_request,
     tiers_offered,
 )
@@ -95,20 +95,20 @@ def stage_availability(request: HttpRequest, stage_id: int) -> HttpResponse:
 @staff_required
 def tier_list(request: HttpRequest) -> HttpResponse:
     show_archived = request.GET.get("archived") == "1"
-    plans = (
-        Plan.objects.prefetch_related("stages__connection", "copies__connection")
-        .annotate(customer_count=customers_on_tier())
-        .order_by(
-            F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"
-        )
+    plans = Plan.objects.prefetch_related("stages__connection", "copies__connection").order_by(
+        F("archived_at").asc(nulls_first=True), F("monthly_price").asc(nulls_first=True), "name"
     )
     if not show_archived:
         plans = plans.filter(archived_at__isnull=True)
+    counts = customers_per_tier()
+    tiers = list(plans)
+    for tier in tiers:
+        tier.customer_count = counts.get(tier.pk, 0)  # type: ignore[attr-defined]
     return render(
         request,
         "plans/tiers.html",
         {
-            "plans": plans,
+            "plans": tiers,
             "show_archived": show_archived,
             "no_stages": not ApiStage.objects.filter(available=True).exists(),
         },

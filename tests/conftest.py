@@ -376,3 +376,14 @@ def _broker_trusted_again() -> None:
     from portal import sync
 
     sync._broker_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _tier_counts_of_this_test() -> None:
+    """The tier list keeps its customer counts in the cache, which outlives a test's rolled-back
+    database: a later test's tier of the same id must not show them."""
+    from django.core.cache import cache
+
+    from plans.selectors import CUSTOMER_COUNTS
+
+    cache.delete(CUSTOMER_COUNTS)

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from plans.models import ApiStage, Plan
+from plans.selectors import CUSTOMER_COUNTS, active_subscription
+from plans.services import subscription_switch
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.customers.models import Customer
 from tests.conftest import login
 
 GOOD = {
@@ -272,3 +276,24 @@ def test_anonymous_people_are_sent_to_sign_in(client: Any, db: None) -> None:
     response = client.get(reverse("console:tiers"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_the_tier_list_counts_customers_again_when_one_switches(
+    admin: User, acme: Customer, tiers: dict[str, Plan]
+) -> None:
+    """The counts are kept between views (counting every subscription grows with customers)
+    and forgotten when a subscription starts or ends."""
+    free, premium = tiers["Free"], tiers["Premium"]
+    assert active_subscription(acme).plan == free  # type: ignore[union-attr]
+    client = login(admin)
+
+    def counts() -> dict[str, int]:
+        listed = client.get(reverse("console:tiers")).context["plans"]
+        return {tier.name: tier.customer_count for tier in listed}
+
+    assert counts()["Free"] == 1
+    kept = cache.get(CUSTOMER_COUNTS)
+    assert kept == {free.pk: 1}
+    subscription_switch(actor=admin, customer=acme, plan=premium, by_staff=True)
+    assert cache.get(CUSTOMER_COUNTS) is None
+    assert (counts()["Free"], counts()["Premium"]) == (0, 1)
