@@ -9,7 +9,8 @@ Keys made outside Tollgate count against the same limit; only the reconciler see
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from django.db.models import Count, FilteredRelation, Q
 from django.utils import timezone
 
-from keys.models import ApiKey, KeyCopy
+from keys.models import ApiKey, KeyCopy, KeyImportRow, KeyImportRowStatus, KeyImportStatus
 from plans.capacity import TierPlaces, tier_places, usage_plans_used
 from plans.models import Plan, Subscription, active_subscription_through
 from portal.aws.location import Location
@@ -40,6 +41,10 @@ from portal.customers.models import Customer
 
 TOP_TIERS = 5
 NEW_KEY_ADVICE = "revoke keys that are no longer used, or ask an admin to make room."
+IMPORT_ADVICE = (
+    "import fewer keys for customers whose tier is there (split the file), revoke keys that are "
+    "no longer used, or add a region or another AWS account to the tier."
+)
 MOVE_ADVICE = (
     "add a region or another AWS account to the tier, or revoke unused keys in that account "
     "and region."
@@ -175,6 +180,39 @@ def refuse_new_key_past_cap(customer: Customer) -> None:
     resolver = Locations(connection_id for connection_id, _ in wanted)
     places = {key: resolver.at(*key) for key in wanted}
     refuse_past_cap(API_KEYS, dict.fromkeys(wanted, 1), keys.used(), places, NEW_KEY_ADVICE)
+
+
+def refuse_import_past_cap(tier_ids: Iterable[int]) -> None:
+    """Before an import keeps its rows (one tier id a row: the row's customer's): each key gets
+    a copy in every place of its tier, as do the rows of imports still running, which are not
+    keys yet. Refused as a whole: an import stopped by AWS half-way would leave the rest to
+    upload again."""
+    keys = key_census(default_connection_id())
+    running = (
+        KeyImportRow.objects.filter(
+            status=KeyImportRowStatus.PENDING,
+            key_import__status__in=[KeyImportStatus.QUEUED, KeyImportStatus.RUNNING],
+        )
+        .alias(active=_active_tier("customer"))
+        .values("active__plan_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+    def per_place(rows: Mapping[int | None, int]) -> Counter[LocationKey]:
+        found: Counter[LocationKey] = Counter()
+        for tier_id, count in rows.items():
+            for place in keys.places.of(tier_id):
+                found[place] += count
+        return found
+
+    adding = per_place(Counter(tier_ids))
+    coming = per_place({tally["active__plan_id"]: tally["n"] for tally in running})
+    now = keys.used()
+    used = {key: now.get(key, Decimal(0)) + coming[key] for key in adding}
+    resolver = Locations(connection_id for connection_id, _ in adding)
+    places = {key: resolver.at(*key) for key in adding}
+    refuse_past_cap(API_KEYS, adding, used, places, IMPORT_ADVICE)
 
 
 def refuse_keys_joining_past_cap(

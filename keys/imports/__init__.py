@@ -4,7 +4,9 @@ The file (uploaded on /console/keys/import/ or given to `manage.py import_keys`)
 and the columns `customer` (a customer's slug), `name`, `key` (the secret the customer already
 uses) and optionally `enabled`. Every row is checked up front (`check_file`); a file that cannot
 be read at all is refused and changes nothing, a bad row is skipped with its line number and
-the reason, and the good rows go on. Each key joins the usage plan of its customer's tier.
+the reason, and the good rows go on. Each key joins the usage plan of its customer's tier. A
+file whose keys would pass API Gateway's 10,000 keys in an account and region (counting the rows
+of imports still running) is refused as a whole (keys.capacity.refuse_import_past_cap).
 
 One job per module; callers import a name from the module that owns it:
 

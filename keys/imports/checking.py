@@ -47,6 +47,7 @@ class CheckedRow:
     name: str
     enabled: bool = True
     customer: Customer | None = None
+    tier_id: int | None = None  # the customer's tier now
     secret: str = field(default="", repr=False)
     secret_sha256: str = ""
     display_prefix: str = ""
@@ -256,9 +257,12 @@ def check_file(data: bytes) -> CheckedFile:
             if row.customer is None:
                 row.problems.append(f"No customer has the slug “{row.customer_ref}”.")
             else:
-                problem = tier_problem(row.customer, subscriptions.get(row.customer.pk))
+                subscription = subscriptions.get(row.customer.pk)
+                problem = tier_problem(row.customer, subscription)
                 if problem:
                     row.problems.append(problem)
+                elif subscription is not None:
+                    row.tier_id = subscription.plan_id
         if not row.name:
             row.problems.append("The name is missing.")
         elif len(row.name) > MAX_NAME_LENGTH:

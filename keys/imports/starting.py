@@ -13,10 +13,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from keys.capacity import refuse_import_past_cap
 from keys.imports.checking import CheckedFile, FileRefused, check_file
 from keys.imports.vault import store_secrets
 from keys.models import KeyImport, KeyImportRow, KeyImportRowStatus
@@ -64,6 +66,10 @@ def start_import(
             "nothing was changed.",
             checked.rows,
         )
+    try:
+        refuse_import_past_cap(row.tier_id for row in good if row.tier_id is not None)
+    except ValidationError as exc:
+        raise FileRefused(f"{' '.join(exc.messages)} Nothing was imported.") from None
     with transaction.atomic():
         token = _new_token()
         imp = KeyImport.objects.create(

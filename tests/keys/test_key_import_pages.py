@@ -214,6 +214,20 @@ def test_too_many_rows_are_refused(admin: User, onboarding: dict[str, Any]) -> N
     nothing_changed()
 
 
+def test_a_file_that_would_pass_api_gateways_key_limit_is_refused(
+    admin: User, onboarding: dict[str, Any], settings: Any
+) -> None:
+    settings.TOLLGATE = {**settings.TOLLGATE, "AWS_CAPS": {"api_keys": 1}}
+    response = upload(
+        login(admin), "customer,name,key\n" + GOOD + "acme,ci,acme-secret-value-0002xx\n"
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "API Gateway allows 1 API keys per account and region" in page
+    assert "(this needs 2 more)" in page and "Nothing was imported." in page
+    nothing_changed()
+
+
 def test_a_file_over_2_mb_is_refused(admin: User, onboarding: dict[str, Any]) -> None:
     response = upload(login(admin), b"customer,name,key\n" + b"x" * (2 * 1024 * 1024))
     assert response.status_code == 400

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from keys.models import KeyImport, KeyImportStatus
+from keys.services import key_create
 from plans.models import Plan
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
@@ -108,3 +109,35 @@ def test_the_list_filters_by_status(ops: User, db: None) -> None:
     rows = api_as(ops).get("/api/v1/key-imports?status=failed").json()["results"]
 
     assert [r["status"] for r in rows] == ["failed"]
+
+
+def test_an_import_that_would_pass_the_key_limit_is_refused_as_a_whole(
+    admin: User, acme: Customer, tier_in_aws: None, settings: Any, sent_tasks: list[Any]
+) -> None:
+    """API Gateway holds 10,000 keys per account and region (lowered here to 3): Acme has one,
+    so a file of three is refused before anything is kept, with what to do instead."""
+    settings.TOLLGATE = {**settings.TOLLGATE, "AWS_CAPS": {"api_keys": 3}}
+    key_create(actor=admin, customer=acme, name="production")
+    rows = "".join(f"acme,legacy-{n},{SECRET}{n}\n" for n in range(3))
+    response = api_as(admin).post("/api/v1/key-imports", {"csv": f"customer,name,key\n{rows}"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["csv"] == [
+        "API Gateway allows 3 API keys per account and region and us-east-1 has 1 (this needs 3 "
+        "more): import fewer keys for customers whose tier is there (split the file), revoke "
+        "keys that are no longer used, or add a region or another AWS account to the tier. "
+        "Nothing was imported."
+    ]
+    assert not KeyImport.objects.exists() and sent_tasks == []
+
+    two = "".join(f"acme,legacy-{n},{SECRET}{n}\n" for n in range(2))
+    accepted = api_as(admin).post("/api/v1/key-imports", {"csv": f"customer,name,key\n{two}"})
+    assert accepted.status_code == 201, accepted.content
+    # The two rows still on their way count as keys: a second file finds the place full.
+    one = f"customer,name,key\nacme,later,{SECRET}x\n"
+    again = api_as(admin).post("/api/v1/key-imports", {"csv": one})
+    assert again.status_code == 400
+    assert again.json()["errors"]["csv"][0].startswith(
+        "API Gateway allows 3 API keys per account and region and us-east-1 has 3: import fewer"
+    )
+    assert KeyImport.objects.count() == 1
