@@ -193,3 +193,17 @@ class CopySerializer(serializers.Serializer[Any]):
 
     def get_aws_id(self, copy: AwsCopy) -> str:
         return copy.aws_id if self._staff() else ""
+
+    def to_representation(self, instance: AwsCopy) -> dict[str, Any]:
+        """The fields above, read directly (a key list of 50 has 100 copies; checked against
+        the field walk in tests/api/test_fast_representations.py)."""
+        staff = self._staff()
+        connection = instance.connection
+        return {
+            "where": instance.where,
+            "region": instance.region,
+            "account_id": connection.account_id if staff and connection is not None else "",
+            "aws_id": instance.aws_id if staff else "",
+            "state": instance.state,
+            "error": instance.error,
+        }
