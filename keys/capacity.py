@@ -167,6 +167,13 @@ def capacity_report(foreign: Mapping[LocationKey, Foreign] | None = None) -> lis
     return place_capacities(census(default_connection_id()), foreign)
 
 
+def _locations(keys: Iterable[LocationKey]) -> dict[LocationKey, Location]:
+    """Each place's Location (for the refusal's words), its connections read once."""
+    wanted = list(keys)
+    resolver = Locations(connection_id for connection_id, _ in wanted)
+    return {key: resolver.at(*key) for key in wanted}
+
+
 def refuse_new_key_past_cap(customer: Customer) -> None:
     """Before a key is made for `customer`: it gets a copy in every place of their tier."""
     keys = key_census(default_connection_id())
@@ -177,8 +184,7 @@ def refuse_new_key_past_cap(customer: Customer) -> None:
         .first()
     )
     wanted = keys.places.of(tier_id)
-    resolver = Locations(connection_id for connection_id, _ in wanted)
-    places = {key: resolver.at(*key) for key in wanted}
+    places = _locations(wanted)
     refuse_past_cap(API_KEYS, dict.fromkeys(wanted, 1), keys.used(), places, NEW_KEY_ADVICE)
 
 
@@ -210,8 +216,7 @@ def refuse_import_past_cap(tier_ids: Iterable[int]) -> None:
     coming = per_place({tally["active__plan_id"]: tally["n"] for tally in running})
     now = keys.used()
     used = {key: now.get(key, Decimal(0)) + coming[key] for key in adding}
-    resolver = Locations(connection_id for connection_id, _ in adding)
-    places = {key: resolver.at(*key) for key in adding}
+    places = _locations(adding)
     refuse_past_cap(API_KEYS, adding, used, places, IMPORT_ADVICE)
 
 

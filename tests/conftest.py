@@ -18,6 +18,7 @@ import boto3
 import pytest
 from allauth.account.models import EmailAddress
 from celery.worker import state as worker_state
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from localaws.demo_api import ensure_demo_api
 from localaws.server import LocalAwsServer
 from localaws.testing import LocalAwsControl, start_local_aws
 from plans.models import ApiStage, Plan
+from plans.selectors import CUSTOMER_COUNTS
 from plans.services import plan_create
 from plans.stages import stage_set_available, stages_discover
 from portal.accounts.models import StaffRole, User
@@ -382,8 +384,4 @@ def _broker_trusted_again() -> None:
 def _tier_counts_of_this_test() -> None:
     """The tier list keeps its customer counts in the cache, which outlives a test's rolled-back
     database: a later test's tier of the same id must not show them."""
-    from django.core.cache import cache
-
-    from plans.selectors import CUSTOMER_COUNTS
-
     cache.delete(CUSTOMER_COUNTS)
