@@ -11,6 +11,11 @@ class TransientSyncError(Exception):
     """Worth retrying later: AWS throttled or failed, or something we depend on is not ready."""
 
 
+class AnswerLost(TransientSyncError):
+    """AWS received the call but its answer never came (a read timeout, a dropped connection):
+    AWS may still apply it, later than any read made now would show."""
+
+
 class PermanentSyncError(Exception):
     """Retrying the same desired state cannot help; a person must change something."""
 

@@ -227,7 +227,8 @@ def converge(
 
 
 def is_wait(exc: BaseException) -> bool:
-    """Waiting behind another worker or for the AWS rate budget: not a failed attempt."""
+    """Waiting behind another worker, for the AWS rate budget or for an unanswered call to
+    land (connections/copies.AnswerAwaited): not a failed attempt."""
     return isinstance(exc, (LockBusy, RateBudgetWait))
 
 

@@ -41,6 +41,14 @@ _CONFIG = Config(
 )
 
 
+def unanswered_call_lands_within() -> float:
+    """Seconds after a call went unanswered (the client gave up after its read timeout) by
+    which AWS has applied it or never will: three more read timeouts, our assumption, since
+    AWS publishes no bound. Until then a read of AWS may not show it yet."""
+    read_timeout: float = _CONFIG.read_timeout  # type: ignore[attr-defined]  # set in __init__
+    return 3 * read_timeout
+
+
 def _limit_rate(model: Any, *, scope: str = "", **kwargs: Any) -> None:
     """botocore's before-call hook: wait for the API Gateway rate budget of the client's
     account and region (`scope`, limiter.py), shared by every worker.

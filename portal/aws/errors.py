@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from portal.errors import PermanentSyncError, TransientSyncError
+from portal.errors import AnswerLost, PermanentSyncError, TransientSyncError
 
 # Retrying these later can succeed without anyone changing anything.
 TRANSIENT_CODES = {
@@ -72,12 +72,9 @@ def aws_errors() -> Iterator[None]:
         if code in ("AccessDeniedException", "UnauthorizedException"):
             raise AwsAccessDenied(describe(exc)) from exc
         raise PermanentSyncError(describe(exc)) from exc
-    except (
-        EndpointConnectionError,
-        ConnectTimeoutError,
-        ReadTimeoutError,
-        ConnectionClosedError,
-    ) as exc:
+    except (ReadTimeoutError, ConnectionClosedError) as exc:
+        raise AnswerLost(f"AWS did not answer in time: {exc}") from exc
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:
         raise TransientSyncError(f"Could not reach AWS: {exc}") from exc
     except (NoCredentialsError, NoRegionError) as exc:
         raise PermanentSyncError(

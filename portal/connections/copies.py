@@ -5,10 +5,15 @@ connections/models.AwsCopy). `converge_copies` brings every wanted copy to the o
 version and removes the copies no longer wanted. A copy that fails records where and why and
 does not stop the others; a copy already at the version is skipped, so the retry of a change
 that failed in one region calls AWS only there.
+
+A call AWS left unanswered (AnswerLost) may still land after any read made now: AWS would then
+hold that call's state while the row says synced. So the copy records when it happened, and
+its next push or removal waits (AnswerAwaited) until the call must have landed, then reads.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +22,12 @@ from typing import Any, Generic, TypeVar
 from django.db import IntegrityError
 from django.utils import timezone
 
+from portal.aws.clients import unanswered_call_lands_within
 from portal.aws.limiter import RateBudgetWait
 from portal.aws.location import Location, at
 from portal.connections.locations import Locations
 from portal.connections.models import AwsCopy
-from portal.errors import PermanentSyncError, TransientSyncError
+from portal.errors import AnswerLost, PermanentSyncError, TransientSyncError
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,27 @@ class CopiesOutcome(Generic[Copy]):
     @property
     def first_aws_id(self) -> str:
         return self.copies[0].aws_id if self.copies else ""
+
+
+class AnswerAwaited(RateBudgetWait):
+    """This copy's last call went unanswered and may still land: wait `retry_after` seconds
+    before reading AWS for it again (a wait, like the rate budget's: never a failed attempt)."""
+
+    def __init__(self, operation: str, retry_after: float, budget: str = "") -> None:
+        super().__init__(operation, retry_after, budget)
+        self.args = (
+            f"AWS did not answer a call in time and may still apply it; "
+            f"looking again in {retry_after:.0f} s",
+        )
+
+
+def _answer_awaited(copy: AwsCopy, now: datetime.datetime) -> AnswerAwaited | None:
+    if copy.answer_lost_at is None:
+        return None
+    landed_by = copy.answer_lost_at + datetime.timedelta(seconds=unanswered_call_lands_within())
+    if landed_by <= now:
+        return None
+    return AnswerAwaited("unanswered call", (landed_by - now).total_seconds())
 
 
 def keep_first_copy_id(obj: Any, first: Location | None) -> None:
@@ -119,6 +146,11 @@ def converge_copies(
         if copy.synced_version >= version and copy.aws_id:
             continue
         now = timezone.now()
+        awaited = _answer_awaited(copy, now)
+        if awaited is not None:
+            waits.append(awaited)
+            model.objects.filter(pk=copy.pk).update(error=str(awaited))
+            continue
         if copy.pushed is not None:
             # From here AWS may hold either state (a write applied whose answer was lost, a
             # worker killed mid-call): the push works from `copy.pushed` in memory, and only a
@@ -134,7 +166,8 @@ def converge_copies(
         except (TransientSyncError, PermanentSyncError) as exc:
             failures.append((location.label, exc))
             copy.error = str(exc)[:2000]
-            model.objects.filter(pk=copy.pk).update(error=copy.error, attempted_at=now)
+            lost = {"answer_lost_at": timezone.now()} if isinstance(exc, AnswerLost) else {}
+            model.objects.filter(pk=copy.pk).update(error=copy.error, attempted_at=now, **lost)
             continue
         copy.synced_version, copy.error, copy.synced_at = version, "", timezone.now()
         model.objects.filter(pk=copy.pk).update(
@@ -145,6 +178,10 @@ def converge_copies(
         if key in wanted_keys:
             continue
         location = resolver.at(copy.connection_id, copy.region)
+        awaited = _answer_awaited(copy, timezone.now())
+        if awaited is not None:
+            waits.append(awaited)
+            continue
         try:
             with at(location):
                 remove(copy, location)
@@ -153,7 +190,8 @@ def converge_copies(
             continue
         except (TransientSyncError, PermanentSyncError) as exc:
             failures.append((location.label, exc))
-            model.objects.filter(pk=copy.pk).update(error=f"Removing: {exc}"[:2000])
+            lost = {"answer_lost_at": timezone.now()} if isinstance(exc, AnswerLost) else {}
+            model.objects.filter(pk=copy.pk).update(error=f"Removing: {exc}"[:2000], **lost)
             continue
         model.objects.filter(pk=copy.pk).delete()
         outcome.places_changed = True

@@ -141,6 +141,12 @@ class AwsCopy(models.Model):
         help_text="What the last sync made AWS hold here: the next one patches from it without "
         "reading AWS first. Cleared whenever AWS may differ (the reconciler found it so).",
     )
+    answer_lost_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When AWS last left a call for this copy unanswered: AWS may still apply it, "
+        "so the next push waits until it must have landed before reading AWS.",
+    )
 
     class Meta:
         abstract = True

@@ -12,7 +12,9 @@ from keys.services import key_create, key_rename, key_revoke
 from keys.sync import api_key_spec, push_key
 from localaws.testing import LocalAwsControl
 from plans.models import Plan
+from plans.services import subscription_switch
 from portal import sync
+from portal.connections.copies import AnswerAwaited
 from portal.errors import TransientSyncError
 from portal.reconcile.services import reconcile
 from portal.sync import SyncStatus, converge
@@ -28,7 +30,7 @@ def no_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync, "send_task", lambda name, *args: None)
 
 
-def test_a_create_that_lands_after_the_key_was_revoked_is_removed_by_reconcile(
+def test_a_create_that_lands_after_the_key_was_revoked_is_deleted_by_the_revoke(
     live_tiers: dict[str, Plan],
     control: LocalAwsControl,
     apigw: Any,
@@ -38,8 +40,10 @@ def test_a_create_that_lands_after_the_key_was_revoked_is_removed_by_reconcile(
 ) -> None:
     """CreateApiKey times out on our side but AWS applies it later; meanwhile the key is revoked.
 
-    The revoke's sync finds nothing to delete (the create has not landed yet) and marks the key
-    synced. Then the create lands: an enabled key tagged as ours, for a revoked row.
+    The revoke's sync used to find nothing to delete (the create had not landed yet) and mark
+    the key synced; then the create landed, an enabled key tagged as ours for a revoked row,
+    left for the reconcile. Now the revoke waits until the unanswered create must have landed,
+    then finds it by its tag and deletes it.
     """
     (customer,) = make_customers(1)
     key = key_create(actor=None, customer=customer, name="doomed")
@@ -47,16 +51,60 @@ def test_a_create_that_lands_after_the_key_was_revoked_is_removed_by_reconcile(
     with pytest.raises(TransientSyncError):
         converge(ApiKey, key.pk, push_key, attempt=0)  # read timeout; AWS still working on it
     key_revoke(actor=None, key=key)
-    converge(ApiKey, key.pk, push_key, attempt=0)  # nothing in AWS yet: marked synced
-    time.sleep(short_read_timeout * 3 + 0.5)  # ... and now the create lands
+    with pytest.raises(AnswerAwaited) as waited:
+        converge(ApiKey, key.pk, push_key, attempt=0)
+    key.refresh_from_db()
+    assert key.sync_status == SyncStatus.PENDING
+    time.sleep(waited.value.retry_after + 0.2)  # the create has landed by now
     owner = api_key_spec(key).owner_id
     assert read_aws(apigw).tag_counts()[owner] == 1
+
+    converge(ApiKey, key.pk, push_key, attempt=0)
+
     key.refresh_from_db()
-    assert key.sync_status == SyncStatus.SYNCED and key.aws_id == ""
+    assert key.sync_status == SyncStatus.SYNCED
+    assert read_aws(apigw).tag_counts()[owner] == 0, "revoked key still in AWS"
+    assert reconcile().summary()["removed"] == 0
 
-    reconcile()
 
-    assert read_aws(apigw).tag_counts()[owner] == 0, "revoked key still in AWS after reconcile"
+def test_a_late_leave_of_the_old_tier_cannot_take_the_key_out_of_its_tier(
+    live_tiers: dict[str, Plan],
+    control: LocalAwsControl,
+    apigw: Any,
+    fast_budgets: None,
+    short_read_timeout: float,
+    no_tasks: None,
+) -> None:
+    """A customer moves from Free to Premium and straight back. Leaving Free (DeleteUsagePlanKey)
+    goes unanswered and AWS applies it later. The move back used to read AWS at once, find the
+    key still in Free and mark it synced; then the late delete landed and the key was in no
+    usage plan while its row said synced (the drift test_faults.py met about once in six runs).
+    """
+    free, premium = live_tiers["Free"], live_tiers["Premium"]
+    (customer,) = make_customers(1)
+    key = key_create(actor=None, customer=customer, name="mover")
+    converge(ApiKey, key.pk, push_key, attempt=0)
+    key.refresh_from_db()
+    assert read_aws(apigw).members[key.aws_id] == {free.aws_id}
+
+    subscription_switch(actor=None, customer=customer, plan=premium, by_staff=True)
+    control.add_fault("DeleteUsagePlanKey", status=None, delay_seconds=short_read_timeout * 3)
+    with pytest.raises(TransientSyncError):
+        converge(ApiKey, key.pk, push_key, attempt=0)  # leaving Free: no answer in time
+    subscription_switch(actor=None, customer=customer, plan=free, by_staff=True)
+    with pytest.raises(AnswerAwaited) as waited:
+        converge(ApiKey, key.pk, push_key, attempt=0)
+    key.refresh_from_db()
+    assert key.sync_status == SyncStatus.PENDING
+    assert "did not answer" in key.copies.get().error
+    time.sleep(waited.value.retry_after + 0.2)
+
+    converge(ApiKey, key.pk, push_key, attempt=0)
+
+    key.refresh_from_db()
+    assert key.sync_status == SyncStatus.SYNCED
+    assert read_aws(apigw).members.get(key.aws_id) == {free.aws_id}
+    assert reconcile().summary()["drifted"] == 0
 
 
 def test_a_sync_that_read_the_row_before_taking_the_lock_cannot_push_an_old_state(
