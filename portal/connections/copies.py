@@ -70,6 +70,11 @@ def _answer_awaited(copy: AwsCopy, now: datetime.datetime) -> AnswerAwaited | No
     return AnswerAwaited("unanswered call", (landed_by - now).total_seconds())
 
 
+def _answer_lost_fields(exc: Exception) -> dict[str, datetime.datetime]:
+    """The copy's fields to save with a failed call: when its answer was lost, if it was."""
+    return {"answer_lost_at": timezone.now()} if isinstance(exc, AnswerLost) else {}
+
+
 def keep_first_copy_id(obj: Any, first: Location | None) -> None:
     """`obj.aws_id` (a tier's or key's) names its copy in its first place; an object in no
     place any more (archived, revoked) keeps the id it had, for the record."""
@@ -166,8 +171,9 @@ def converge_copies(
         except (TransientSyncError, PermanentSyncError) as exc:
             failures.append((location.label, exc))
             copy.error = str(exc)[:2000]
-            lost = {"answer_lost_at": timezone.now()} if isinstance(exc, AnswerLost) else {}
-            model.objects.filter(pk=copy.pk).update(error=copy.error, attempted_at=now, **lost)
+            model.objects.filter(pk=copy.pk).update(
+                error=copy.error, attempted_at=now, **_answer_lost_fields(exc)
+            )
             continue
         copy.synced_version, copy.error, copy.synced_at = version, "", timezone.now()
         model.objects.filter(pk=copy.pk).update(
@@ -190,8 +196,9 @@ def converge_copies(
             continue
         except (TransientSyncError, PermanentSyncError) as exc:
             failures.append((location.label, exc))
-            lost = {"answer_lost_at": timezone.now()} if isinstance(exc, AnswerLost) else {}
-            model.objects.filter(pk=copy.pk).update(error=f"Removing: {exc}"[:2000], **lost)
+            model.objects.filter(pk=copy.pk).update(
+                error=f"Removing: {exc}"[:2000], **_answer_lost_fields(exc)
+            )
             continue
         model.objects.filter(pk=copy.pk).delete()
         outcome.places_changed = True
